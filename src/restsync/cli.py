@@ -1,0 +1,166 @@
+"""The `restsync` command: thin; parses flags, calls the library, renders with rich."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from restsync import connectors
+from restsync.errors import CredentialsError, RestsyncError
+from restsync.sync import SyncOptions, SyncResult, sync_connector
+
+app = typer.Typer(
+    help="Sync REST APIs into a database from dlt REST API source configurations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_FAILED = 1
+EXIT_CREDENTIALS = 3
+DEMO_DATABASE = "restsync_demo.duckdb"
+DEFAULT_DEMO_CONNECTOR = "feature_flags"
+
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and dlt's logs.")]
+
+
+def _fail(exc: BaseException, debug: bool) -> typer.Exit:
+    if debug:
+        err.print_exception()
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_CREDENTIALS if isinstance(exc, CredentialsError) else EXIT_FAILED)
+
+
+def _setup_logging(debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command("list")
+def list_connectors() -> None:
+    """List the built-in connectors and their resources."""
+    table = Table("connector", "resources", "secrets (SOURCES__<CONNECTOR>__<NAME>)", "about")
+    for name in connectors.available():
+        connector = connectors.get_connector(name)
+        table.add_row(
+            name,
+            ", ".join(connector.resources()),
+            ", ".join((*connector.secrets, *connector.settings)),
+            connector.description,
+        )
+    out.print(table)
+
+
+@app.command()
+def sync(
+    connector: Annotated[str, typer.Argument(help="A built-in connector (see `restsync list`).")],
+    base_url: Annotated[str | None, typer.Option(help="The API's base URL.")] = None,
+    destination: Annotated[str, typer.Option(help="Any dlt destination by name.")] = "duckdb",
+    dataset: Annotated[str | None, typer.Option(help="Dataset (schema) name.")] = None,
+    resources: Annotated[str | None, typer.Option(help="Comma-separated resources.")] = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Drop this source's tables, start over.")
+    ] = False,
+    debug: Debug = False,
+) -> None:
+    """Sync a connector into a destination (DuckDB by default)."""
+    _setup_logging(debug)
+    options = SyncOptions(
+        destination=destination,
+        dataset_name=dataset,
+        resources=tuple(r.strip() for r in resources.split(",") if r.strip()) if resources else (),
+        full_refresh=full_refresh,
+    )
+    try:
+        result = sync_connector(connector, {"base_url": base_url}, options)
+    except RestsyncError as exc:
+        raise _fail(exc, debug) from None
+    _print_result(result)
+
+
+@app.command()
+def emulate(
+    connector: Annotated[str, typer.Argument(help="The API to emulate.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 0,
+    scale: Annotated[int, typer.Option(help="Data volume multiplier.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Delay added to every request.")] = 0.0,
+    rate_limit: Annotated[
+        float | None, typer.Option(help="Requests per second before 429s.")
+    ] = None,
+    fail_rate: Annotated[float, typer.Option(help="Fraction of requests answered 5xx.")] = 0.0,
+    drop_rate: Annotated[float, typer.Option(help="Fraction of connections cut.")] = 0.0,
+) -> None:
+    """Serve an emulated API on 127.0.0.1 until Ctrl-C."""
+    from restsync.emulators import EmulatorOptions, Faults, serve
+
+    faults = Faults(
+        latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, drop_rate=drop_rate
+    )
+    try:
+        serve(connector, EmulatorOptions(scale=scale, seed=seed, faults=faults, port=port))
+    except KeyboardInterrupt:
+        err.print("emulator stopped")
+    except (RestsyncError, KeyError, ValueError) as exc:
+        raise _fail(exc, False) from None
+
+
+@app.command()
+def demo(
+    connector: Annotated[
+        str, typer.Argument(help="The connector to demo.")
+    ] = DEFAULT_DEMO_CONNECTOR,
+    scale: Annotated[int, typer.Option(help="Data volume multiplier.")] = 1,
+    debug: Debug = False,
+) -> None:
+    """Start the connector's emulator in-process and sync it into ./restsync_demo.duckdb."""
+    import dlt
+
+    from restsync.emulators import EmulatorOptions, run_emulator
+
+    _setup_logging(debug)
+    try:
+        with run_emulator(connector, EmulatorOptions(scale=scale)) as emulator:
+            err.print(f"emulator for [bold]{connector}[/] at {emulator.base_url}")
+            options = SyncOptions(
+                destination=dlt.destinations.duckdb(DEMO_DATABASE),
+                pipeline_name=f"restsync_demo_{connector}",
+                full_refresh=True,
+            )
+            overrides = {"base_url": emulator.base_url, **emulator.credentials}
+            result = sync_connector(connector, overrides, options)
+    except RestsyncError as exc:
+        raise _fail(exc, debug) from None
+    _print_result(result)
+    out.print(f"open it with: duckdb {DEMO_DATABASE}  (schema '{result.dataset_name}')")
+
+
+def _print_result(result: SyncResult) -> None:
+    table = Table(
+        "table",
+        "rows loaded this run",
+        "rows in destination",
+        title=f"{result.pipeline_name} -> {result.destination} dataset '{result.dataset_name}'",
+    )
+    for name in sorted(set(result.loaded_rows) | set(result.table_rows)):
+        table.add_row(
+            name, str(result.loaded_rows.get(name, 0)), str(result.table_rows.get(name, "?"))
+        )
+    out.print(table)
+    out.print(f"done in {result.seconds:.1f}s")
+
+
+def main() -> None:
+    """Entry point of the `restsync` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

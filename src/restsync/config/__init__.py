@@ -1,0 +1,1 @@
+"""Seed-format configs: translation of the dialect into dlt's RESTAPIConfig."""

@@ -1,0 +1,266 @@
+"""Translate the seed format (a superset of dlt's `RESTAPIConfig`) into a config dlt accepts.
+
+What the seeds write and what it becomes:
+
+| seed                                   | dlt / restsync                                        |
+|----------------------------------------|-------------------------------------------------------|
+| `auth.type: basic`                     | `http_basic`                                          |
+| `endpoint.error_handler`               | a `RetryPolicy` for that endpoint's requests          |
+| cursor paginator `limit: N`            | query parameter `limit=N` on every page               |
+| `start_from_page: N`                   | `base_page: N`                                        |
+| `data_selector: []`                    | `$`: the response itself is the list                  |
+| offset / page_number with no total     | paginators that stop on the first short page          |
+| literal param filling `{placeholder}`  | the value put into the path (e.g. `{workspace}`)      |
+| no paginator anywhere                  | `single_page` (dlt would guess one, sometimes wrongly) |
+
+Anything else that is not a dlt key is a `ConfigError` naming the resource and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from dlt.sources.rest_api import typing as dlt_typing
+
+from restsync.errors import ConfigError
+from restsync.http.paginators import ShortPageOffsetPaginator, ShortPagePageNumberPaginator
+from restsync.http.retry import ERROR_HANDLER_KEYS, RetryPolicy
+from restsync.http.session import ENDPOINT_HEADER
+
+__all__ = ["Translation", "placeholders", "translate"]
+
+
+def _keys(typed_dict: Any) -> frozenset[str]:
+    return frozenset(typed_dict.__required_keys__ | typed_dict.__optional_keys__)
+
+
+TOP_KEYS = _keys(dlt_typing.RESTAPIConfig)
+CLIENT_KEYS = _keys(dlt_typing.ClientConfig)
+RESOURCE_KEYS = _keys(dlt_typing.EndpointResource)
+DEFAULTS_KEYS = _keys(dlt_typing.EndpointResourceBase) | {"params"}  # `params`: seed dialect
+ENDPOINT_KEYS = _keys(dlt_typing.Endpoint) | {"error_handler"}
+AUTH_TYPE_ALIASES = {"basic": "http_basic"}
+PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]+)\}(?!\})")
+SHORT_PAGE_TYPES = ("offset", "page_number")
+DEFAULT_PAGE_SIZE_PARAM = "limit"
+SINGLE_PAGE = "single_page"
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A dlt-ready config plus what restsync applies around it (retry policies) and why."""
+
+    config: dict[str, Any]
+    policies: dict[str, RetryPolicy]
+    default_policy: RetryPolicy | None
+    notes: tuple[str, ...]
+
+
+def placeholders(text: str) -> list[str]:
+    """The `{name}` placeholders of a path, in order (escaped `{{...}}` excluded)."""
+    return PLACEHOLDER.findall(text)
+
+
+def translate(config: Mapping[str, Any]) -> Translation:
+    """Turn a seed-format config into a dlt `RESTAPIConfig`, or say precisely what is wrong."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"a config must be a mapping, got {type(config).__name__}")
+    _check_keys(config, TOP_KEYS, "")
+    if "client" not in config or "resources" not in config:
+        missing = [k for k in ("client", "resources") if k not in config]
+        raise ConfigError(f"missing required key(s) {missing}")
+    notes: list[str] = []
+    client = _translate_client(config["client"], notes)
+    defaults = dict(config.get("resource_defaults") or {})
+    _check_keys(defaults, DEFAULTS_KEYS, "resource_defaults.")
+    default_endpoint = dict(defaults.pop("endpoint", None) or {})
+    if "params" in defaults:  # the seeds' shorthand for endpoint params shared by every resource
+        default_endpoint["params"] = {
+            **defaults.pop("params"),
+            **default_endpoint.get("params", {}),
+        }
+        notes.append("resource_defaults.params: sent with every resource's requests")
+    _check_keys(default_endpoint, ENDPOINT_KEYS, "resource_defaults.endpoint.")
+    default_policy = _policy(default_endpoint.pop("error_handler", None), None, notes)
+    client_has_paginator = "paginator" in client
+
+    resources: list[Any] = []
+    policies: dict[str, RetryPolicy] = {}
+    for index, raw in enumerate(config["resources"]):
+        resource = _normalize_resource(raw, index)
+        name = resource["name"]
+        _check_keys(resource, RESOURCE_KEYS, "", resource=name)
+        endpoint = _merge_endpoint(default_endpoint, resource["endpoint"])
+        _check_keys(endpoint, ENDPOINT_KEYS, "endpoint.", resource=name)
+        policy = _policy(endpoint.pop("error_handler", None), name, notes) or default_policy
+        if policy is not None:
+            policies[name] = policy
+        _translate_endpoint(endpoint, name, client_has_paginator, notes)
+        _check_placeholders(endpoint, name)
+        resources.append({**resource, "endpoint": endpoint})
+
+    dlt_config: dict[str, Any] = {"client": client, "resources": resources}
+    if defaults:
+        dlt_config["resource_defaults"] = defaults
+    return Translation(dlt_config, policies, default_policy, tuple(notes))
+
+
+def _check_keys(
+    obj: Mapping[str, Any], allowed: frozenset[str], prefix: str, *, resource: str | None = None
+) -> None:
+    for key in obj:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {sorted(allowed)}"
+            raise ConfigError(f"unknown key{hint}", resource=resource, key=f"{prefix}{key}")
+
+
+def _translate_client(raw: Any, notes: list[str]) -> dict[str, Any]:
+    if not isinstance(raw, Mapping) or "base_url" not in raw:
+        raise ConfigError("`client` must be a mapping with a `base_url`", key="client")
+    _check_keys(raw, CLIENT_KEYS, "client.")
+    client = dict(raw)
+    if "auth" in client:
+        client["auth"] = _translate_auth(client["auth"], "client.auth", notes)
+    return client
+
+
+def _translate_auth(auth: Any, where: str, notes: list[str]) -> Any:
+    if isinstance(auth, Mapping) and auth.get("type") in AUTH_TYPE_ALIASES:
+        new_type = AUTH_TYPE_ALIASES[auth["type"]]
+        notes.append(f"{where}.type: '{auth['type']}' is dlt's '{new_type}'")
+        return {**auth, "type": new_type}
+    return auth
+
+
+def _normalize_resource(raw: Any, index: int) -> dict[str, Any]:
+    if isinstance(raw, str):
+        return {"name": raw, "endpoint": {"path": raw}}
+    if not isinstance(raw, Mapping) or not raw.get("name"):
+        raise ConfigError(
+            "each resource must be a name or a mapping with a `name`", key=f"resources[{index}]"
+        )
+    resource = copy.copy(dict(raw))
+    endpoint = resource.get("endpoint") or {"path": resource["name"]}
+    resource["endpoint"] = {"path": endpoint} if isinstance(endpoint, str) else dict(endpoint)
+    return resource
+
+
+def _merge_endpoint(default: Mapping[str, Any], endpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """dlt's merge: the resource's keys win; `params` and `json` merge one level deep."""
+    merged = {**copy.deepcopy(dict(default)), **endpoint}
+    for key in ("params", "json"):
+        if key in default and key in endpoint:
+            merged[key] = {**default[key], **endpoint[key]}
+    return merged
+
+
+def _policy(handler: Any, resource: str | None, notes: list[str]) -> RetryPolicy | None:
+    if handler is None:
+        return None
+    where = "endpoint.error_handler" if resource else "resource_defaults.endpoint.error_handler"
+    if not isinstance(handler, Mapping):
+        raise ConfigError("must be a mapping", resource=resource, key=where)
+    _check_keys(handler, frozenset(ERROR_HANDLER_KEYS), f"{where}.", resource=resource)
+    try:
+        policy = RetryPolicy.from_error_handler(handler)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc), resource=resource, key=where) from exc
+    notes.append(
+        f"{resource or 'every resource'}: retries {sorted(policy.statuses)} up to"
+        f" {policy.max_retries} times, backoff factor {policy.backoff_factor}"
+    )
+    return policy
+
+
+def _translate_endpoint(
+    endpoint: dict[str, Any], name: str, client_has_paginator: bool, notes: list[str]
+) -> None:
+    params = dict(endpoint.get("params") or {})
+    if endpoint.get("data_selector") == []:
+        endpoint["data_selector"] = "$"
+        notes.append(f"{name}: data_selector [] reads the response itself as the list")
+    if "auth" in endpoint:
+        endpoint["auth"] = _translate_auth(endpoint["auth"], f"{name}.endpoint.auth", notes)
+    paginator = endpoint.get("paginator")
+    if paginator is None and not client_has_paginator:
+        endpoint["paginator"] = SINGLE_PAGE
+        notes.append(f"{name}: no paginator given, reading a single page (no guessing)")
+    elif isinstance(paginator, Mapping):
+        endpoint["paginator"] = _translate_paginator(dict(paginator), params, name, notes)
+    endpoint["path"] = _fill_literal_placeholders(str(endpoint.get("path", "")), params, name)
+    if params:
+        endpoint["params"] = params
+    else:
+        endpoint.pop("params", None)
+    endpoint["headers"] = {**(endpoint.get("headers") or {}), ENDPOINT_HEADER: name}
+
+
+def _translate_paginator(
+    paginator: dict[str, Any], params: dict[str, Any], name: str, notes: list[str]
+) -> Any:
+    kind = paginator.get("type")
+    where = f"{name}.endpoint.paginator"
+    if kind == "cursor" and "limit" in paginator:
+        limit = paginator.pop("limit")
+        limit_param = paginator.pop("limit_param", DEFAULT_PAGE_SIZE_PARAM)
+        params.setdefault(limit_param, limit)
+        notes.append(f"{where}.limit: sent as query parameter {limit_param}={limit}")
+    if "start_from_page" in paginator:
+        paginator["base_page"] = paginator.pop("start_from_page")
+        notes.append(f"{where}.start_from_page: dlt's base_page={paginator['base_page']}")
+    if kind in SHORT_PAGE_TYPES and "total_path" not in paginator:
+        notes.append(f"{where}: no total in the responses, stops on the first short page")
+        return _short_page_paginator(kind, paginator, name)
+    return paginator
+
+
+def _short_page_paginator(kind: str, paginator: dict[str, Any], name: str) -> Any:
+    options = {k: v for k, v in paginator.items() if k != "type"}
+    try:
+        if kind == "offset":
+            if "limit" not in options:
+                raise ConfigError(
+                    "an offset paginator needs `limit` (the page size)",
+                    resource=name,
+                    key="endpoint.paginator.limit",
+                )
+            return ShortPageOffsetPaginator(**options)
+        return ShortPagePageNumberPaginator(**options)
+    except TypeError as exc:
+        raise ConfigError(
+            f"invalid {kind} paginator options: {exc}", resource=name, key="endpoint.paginator"
+        ) from exc
+
+
+def _fill_literal_placeholders(path: str, params: dict[str, Any], name: str) -> str:
+    """Put literal params named like a path placeholder into the path (e.g. `{workspace}`)."""
+    for placeholder in placeholders(path):
+        value = params.get(placeholder)
+        if value is None or isinstance(value, Mapping):
+            continue
+        path = path.replace("{" + placeholder + "}", quote(str(value), safe=""))
+        del params[placeholder]
+    return path
+
+
+def _check_placeholders(endpoint: Mapping[str, Any], name: str) -> None:
+    params = endpoint.get("params") or {}
+    for placeholder in placeholders(str(endpoint.get("path", ""))):
+        if placeholder.startswith(("resources.", "incremental.")):
+            continue
+        if isinstance(params.get(placeholder), Mapping):
+            continue
+        raise ConfigError(
+            f"path placeholder {{{placeholder}}} has no parameter that fills it: add"
+            f" params.{placeholder} = {{type: resolve, resource: <parent>, field: <field>}}"
+            f" for a parent's field, or a literal params.{placeholder} for a setting",
+            resource=name,
+            key="endpoint.path",
+        )

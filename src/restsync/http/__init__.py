@@ -1,0 +1,1 @@
+"""HTTP layer: the session with per-endpoint retry policies, and URL redaction."""

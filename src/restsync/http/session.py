@@ -1,0 +1,161 @@
+"""The HTTP session every request of a source goes through: per-endpoint retry policy and redaction.
+
+dlt's `rest_api` builds one `RESTClient` per resource but they all share `client.session`, so the
+session cannot tell endpoints apart by itself. Each translated endpoint therefore carries a private
+header naming its resource (`ENDPOINT_HEADER`); `send` reads it, removes it before anything leaves
+the process, and applies that endpoint's `RetryPolicy`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dlt.sources.helpers.requests import Session
+from dlt.sources.helpers.rest_client.redaction import sanitize_url
+from requests import PreparedRequest, Response
+from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
+from requests.exceptions import ConnectionError as RequestsConnectionError
+
+from restsync.errors import CredentialsError, RetriesExhaustedError
+from restsync.http.retry import RetryPolicy, parse_retry_after
+
+__all__ = ["DEFAULT_TIMEOUT", "ENDPOINT_HEADER", "RetryingSession"]
+
+log = logging.getLogger("restsync.http")
+
+ENDPOINT_HEADER = "X-Restsync-Endpoint"
+DEFAULT_TIMEOUT = 60.0
+CREDENTIAL_STATUSES = frozenset({401, 403})
+TRANSIENT_EXCEPTIONS = (RequestsConnectionError, Timeout, ChunkedEncodingError)
+
+Sleep = Callable[[float], None]
+
+
+class RetryingSession(Session):
+    """A requests session that retries by the policy of the endpoint each request belongs to."""
+
+    def __init__(
+        self,
+        policies: Mapping[str, RetryPolicy] | None = None,
+        default_policy: RetryPolicy | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        super().__init__(timeout=timeout, raise_for_status=False)
+        self.policies: dict[str, RetryPolicy] = dict(policies or {})
+        self.default_policy = default_policy or RetryPolicy()
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.attempts_total = 0
+        self.retries_total = 0
+        self.headers["User-Agent"] = "restsync (dlt)"
+
+    def policy_for(self, endpoint: str | None) -> RetryPolicy:
+        """The retry policy of a resource, or the source's default for untagged requests."""
+        if endpoint is None:
+            return self.default_policy
+        return self.policies.get(endpoint, self.default_policy)
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
+        """Send with retries: only the policy's statuses, waits by backoff or Retry-After."""
+        endpoint = request.headers.pop(ENDPOINT_HEADER, None)
+        policy = self.policy_for(endpoint)
+        attempt = 0
+        while True:
+            attempt += 1
+            self._count(retry=attempt > 1)
+            try:
+                response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
+            except HTTPError as exc:  # raised by dlt's response hook for statuses >= 400
+                if exc.response is None:
+                    raise
+                wait = self._wait_or_raise(exc, exc.response, policy, attempt, endpoint)
+            except TRANSIENT_EXCEPTIONS as exc:
+                if not policy.retry_connection_errors or attempt >= policy.max_attempts:
+                    raise RetriesExhaustedError(
+                        _exhausted_message(endpoint, request, type(exc).__name__, attempt),
+                        attempts=attempt,
+                        status=None,
+                        url=_safe(request),
+                    ) from exc
+                wait = policy.delay(attempt)
+                self._log_retry(endpoint, request, type(exc).__name__, attempt, wait)
+            else:
+                # without raising hooks an error status comes back as a plain response
+                if not policy.should_retry_status(response.status_code):
+                    return response
+                wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
+            self._sleep(wait)
+
+    def _wait_or_raise(
+        self,
+        exc: HTTPError | None,
+        response: Response,
+        policy: RetryPolicy,
+        attempt: int,
+        endpoint: str | None,
+    ) -> float:
+        """Seconds to wait before the next attempt, or the error that ends the request."""
+        status = response.status_code
+        request = response.request
+        if status in CREDENTIAL_STATUSES and not policy.should_retry_status(status):
+            raise CredentialsError(
+                f"the API answered {status} {response.reason} for {_safe(request)}: the"
+                " credentials were rejected; check the username/password or token",
+                status=status,
+                url=_safe(request),
+            ) from exc
+        if exc is not None and not policy.should_retry_status(status):
+            raise exc
+        if attempt >= policy.max_attempts:
+            raise RetriesExhaustedError(
+                _exhausted_message(endpoint, request, f"HTTP {status}", attempt),
+                attempts=attempt,
+                status=status,
+                url=_safe(request),
+            ) from exc
+        wait = policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
+        self._log_retry(endpoint, request, f"HTTP {status}", attempt, wait)
+        return wait
+
+    def _count(self, *, retry: bool) -> None:
+        with self._lock:
+            self.attempts_total += 1
+            if retry:
+                self.retries_total += 1
+
+    @staticmethod
+    def _log_retry(
+        endpoint: str | None, request: PreparedRequest, why: str, attempt: int, wait: float
+    ) -> None:
+        log.warning(
+            "resource %s: %s for %s (attempt %d), retrying in %.2fs",
+            endpoint or "?",
+            why,
+            _safe(request),
+            attempt,
+            wait,
+        )
+
+
+def _safe(request: PreparedRequest | None) -> str:
+    """The request's URL with secret query parameters masked."""
+    if request is None or request.url is None:
+        return "<unknown url>"
+    return sanitize_url(request.url)
+
+
+def _exhausted_message(
+    endpoint: str | None, request: PreparedRequest | None, why: str, attempts: int
+) -> str:
+    who = f"resource '{endpoint}': " if endpoint else ""
+    return (
+        f"{who}{why} for {_safe(request)} persisted after {attempts} attempts"
+        f" ({attempts - 1} retries); the API is failing or rate limiting: try again later"
+        " or raise max_retries in the endpoint's error_handler"
+    )

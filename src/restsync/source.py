@@ -1,0 +1,79 @@
+"""Build a dlt source from a seed-format config: translate, attach the HTTP session, hand to dlt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dlt.common.exceptions import DltException
+from dlt.extract import DltSource
+from dlt.sources.rest_api import rest_api_source
+
+from restsync.config.dialect import Translation, translate
+from restsync.errors import ConfigError
+from restsync.http.retry import RetryPolicy
+from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
+
+__all__ = ["SourceOptions", "build_source", "default_retry_policy"]
+
+DEFAULT_SOURCE_NAME = "rest_api"
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to build a source: its name (dlt's config section) and HTTP settings."""
+
+    name: str = DEFAULT_SOURCE_NAME
+    timeout: float = DEFAULT_TIMEOUT
+    max_retry_delay: float | None = None
+    parallelized: bool = False
+
+
+def default_retry_policy() -> RetryPolicy:
+    """dlt's own retry settings (`RUNTIME__REQUEST_*`) for endpoints without an error_handler."""
+    from dlt.common.configuration import resolve_configuration
+    from dlt.common.configuration.specs import RuntimeConfiguration
+
+    runtime = resolve_configuration(RuntimeConfiguration())
+    return RetryPolicy(
+        statuses=frozenset({429, *range(500, 600)}),
+        max_retries=max(0, int(runtime.request_max_attempts) - 1),
+        backoff_factor=float(runtime.request_backoff_factor),
+        max_delay=float(runtime.request_max_retry_delay),
+    )
+
+
+def build_source(config: Mapping[str, Any], options: SourceOptions | None = None) -> DltSource:
+    """The dlt source for a seed-format config, with restsync's retries on every request."""
+    options = options or SourceOptions()
+    translation = translate(config)
+    session = make_session(translation, options)
+    dlt_config = dict(translation.config)
+    dlt_config["client"] = {**dlt_config["client"], "session": session}
+    try:
+        source = rest_api_source(
+            dlt_config,  # type: ignore[arg-type]
+            name=options.name,
+            parallelized=options.parallelized,
+        )
+    except (DltException, ValueError, TypeError) as exc:
+        raise ConfigError(f"dlt rejected the translated config: {exc}") from exc
+    return source
+
+
+def make_session(translation: Translation, options: SourceOptions) -> RetryingSession:
+    """One session per source, carrying every endpoint's retry policy."""
+    default = translation.default_policy or default_retry_policy()
+    policies = translation.policies
+    if options.max_retry_delay is not None:
+        cap = options.max_retry_delay
+        default = _capped(default, cap)
+        policies = {name: _capped(p, cap) for name, p in policies.items()}
+    return RetryingSession(policies, default, timeout=options.timeout)
+
+
+def _capped(policy: RetryPolicy, cap: float) -> RetryPolicy:
+    from dataclasses import replace
+
+    return replace(policy, max_delay=min(policy.max_delay, cap))

@@ -1,0 +1,180 @@
+"""Run a source through a dlt pipeline and report what was loaded, or why nothing was."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+from dlt.extract import DltSource
+from requests.exceptions import HTTPError
+
+from restsync.connectors import get_connector, resolve_values
+from restsync.errors import ApiError, ConfigError, CredentialsError, RestsyncError, SyncError
+from restsync.http.redact import redact
+from restsync.source import SourceOptions, build_source
+
+__all__ = ["SyncOptions", "SyncResult", "connector_source", "sync", "sync_connector"]
+
+DEFAULT_DESTINATION = "duckdb"
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Where and how to load: destination by name (any dlt destination), dataset, selection."""
+
+    destination: Any = DEFAULT_DESTINATION
+    dataset_name: str | None = None
+    pipeline_name: str | None = None
+    resources: tuple[str, ...] = ()
+    full_refresh: bool = False
+    pipelines_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did: rows loaded this run and rows now in the destination, per table."""
+
+    pipeline_name: str
+    dataset_name: str
+    destination: str
+    loaded_rows: dict[str, int]
+    table_rows: dict[str, int]
+    seconds: float
+    requests: int = 0
+    retries: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+
+def connector_source(
+    name: str, overrides: Mapping[str, str | None] | None = None
+) -> tuple[DltSource, dict[str, str]]:
+    """A built-in connector's source, its secrets and settings read through dlt's config."""
+    connector = get_connector(name)
+    values = resolve_values(connector, overrides or {})
+    return build_source(connector.config(values), SourceOptions(name=connector.name)), values
+
+
+def sync_connector(
+    name: str, overrides: Mapping[str, str | None] | None, options: SyncOptions
+) -> SyncResult:
+    """Sync a built-in connector: resolve its config, run the pipeline, summarize."""
+    source, values = connector_source(name, overrides)
+    secrets = [values[k] for k in get_connector(name).secrets]
+    return sync(source, options, secrets=secrets)
+
+
+def sync(
+    source: DltSource, options: SyncOptions, *, secrets: list[str] | None = None
+) -> SyncResult:
+    """Extract, normalize and load `source`; failures become one clear `RestsyncError`."""
+    if options.resources:
+        unknown = sorted(set(options.resources) - set(source.resources))
+        if unknown:
+            raise ConfigError(
+                f"unknown resource(s) {unknown}; this source has {sorted(source.resources)}"
+            )
+        source = source.with_resources(*options.resources)
+    pipeline_name = options.pipeline_name or f"restsync_{source.name}"
+    pipeline = dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=options.destination,
+        dataset_name=options.dataset_name or source.name,
+        pipelines_dir=options.pipelines_dir,  # type: ignore[arg-type]
+    )
+    started = time.perf_counter()
+    try:
+        if options.full_refresh:
+            pipeline.run(source, refresh="drop_sources")
+        else:
+            pipeline.run(source)
+    except Exception as exc:
+        raise explain_failure(exc, source.name, secrets or []) from exc
+    seconds = time.perf_counter() - started
+    normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    loaded = dict(normalize.row_counts) if normalize else {}
+    return SyncResult(
+        pipeline_name=pipeline_name,
+        dataset_name=pipeline.dataset_name,
+        destination=pipeline.destination.destination_name,
+        loaded_rows={t: n for t, n in loaded.items() if not t.startswith("_dlt")},
+        table_rows=table_row_counts(pipeline),
+        seconds=seconds,
+    )
+
+
+def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per data table in the destination, or {} where it cannot be queried with SQL."""
+    tables = pipeline.default_schema.data_table_names()
+    counts: dict[str, int] = {}
+    try:
+        with pipeline.sql_client() as client:
+            for table in tables:
+                name = client.make_qualified_table_name(table)
+                rows = client.execute_sql(f"SELECT COUNT(*) FROM {name}")
+                counts[table] = int(rows[0][0]) if rows else 0
+    except Exception:  # a destination without SQL access (e.g. filesystem): no counts
+        return {}
+    return counts
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (dlt's `.exception`, `__cause__`, `__context__`)."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for inner in (getattr(current, "exception", None), current.__cause__, current.__context__):
+            if isinstance(inner, BaseException):
+                stack.append(inner)
+
+
+def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> RestsyncError:
+    """One paragraph: which step and resource failed, the URL without secrets, what to do."""
+    causes = list(_causes(exc))
+    step = next((str(c.step) for c in causes if hasattr(c, "step")), None)
+    names = (getattr(c, a, None) for c in causes for a in ("resource_name", "pipe_name"))
+    resource = next((str(n) for n in names if n), None)
+    where = f"Sync of '{source}' failed" + (f" in {step}" if step else "")
+    where += f", resource '{resource}'" if resource else ""
+    root = _most_specific(causes)
+    if isinstance(root, CredentialsError):
+        what = f"{root}. Nothing was loaded by this run."
+    elif isinstance(root, ApiError):
+        what = f"{root}. Nothing was loaded by this run; what earlier runs loaded is untouched."
+    elif isinstance(root, HTTPError) and root.response is not None:
+        response = root.response
+        what = (
+            f"the API answered {response.status_code} {response.reason} for"
+            f" {redact(str(response.url))}, a status the endpoint's retry policy does not"
+            " retry. Nothing was loaded by this run; what earlier runs loaded is untouched."
+            " Retry later, or add the status to the endpoint's error_handler."
+        )
+    elif isinstance(root, RestsyncError):
+        what = str(root)
+    else:
+        what = (
+            f"{type(root).__name__}: {root}. This is unexpected: rerun with --debug and report"
+            " it with the trace."
+        )
+    message = redact(f"{where}: {what}", secrets)
+    error: RestsyncError
+    if isinstance(root, CredentialsError):
+        error = CredentialsError(message, status=root.status, url=root.url)
+    else:
+        error = SyncError(message, step=step, resource=resource)
+    return error
+
+
+def _most_specific(causes: list[BaseException]) -> BaseException:
+    for kind in (RestsyncError, HTTPError):
+        for cause in causes:
+            if isinstance(cause, kind):
+                return cause
+    return causes[-1]

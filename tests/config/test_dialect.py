@@ -1,0 +1,167 @@
+"""The seed dialect's translation: each rule, and each error naming the resource and key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from restsync.config.dialect import translate
+from restsync.errors import ConfigError
+from restsync.http.paginators import ShortPageOffsetPaginator, ShortPagePageNumberPaginator
+from restsync.http.retry import RetryPolicy
+from restsync.http.session import ENDPOINT_HEADER
+
+
+def config(*resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "client": {"base_url": "http://127.0.0.1:1/v1"},
+        "resources": list(resources),
+    }
+    base.update(extra)
+    return base
+
+
+def only_endpoint(cfg: dict[str, Any]) -> dict[str, Any]:
+    endpoint: dict[str, Any] = translate(cfg).config["resources"][0]["endpoint"]
+    return endpoint
+
+
+def test_basic_auth_type_becomes_dlts_http_basic() -> None:
+    cfg = config({"name": "a", "endpoint": {"path": "/a"}})
+    cfg["client"]["auth"] = {"type": "basic", "username": "u", "password": "p"}
+    assert translate(cfg).config["client"]["auth"] == {
+        "type": "http_basic",
+        "username": "u",
+        "password": "p",
+    }
+
+
+def test_error_handler_becomes_that_endpoints_retry_policy() -> None:
+    handler = {"retry_on_status_codes": [429], "max_retries": 3, "backoff_factor": 2}
+    cfg = config(
+        {"name": "a", "endpoint": {"path": "/a", "error_handler": handler}},
+        {"name": "b", "endpoint": {"path": "/b"}},
+    )
+    translation = translate(cfg)
+    assert translation.policies == {
+        "a": RetryPolicy(statuses=frozenset({429}), max_retries=3, backoff_factor=2.0)
+    }
+    assert "error_handler" not in translation.config["resources"][0]["endpoint"]
+    assert translation.config["resources"][0]["endpoint"]["headers"] == {ENDPOINT_HEADER: "a"}
+
+
+def test_error_handler_in_resource_defaults_applies_to_every_resource() -> None:
+    handler = {"retry_on_status_codes": [503], "max_retries": 1, "backoff_factor": 0}
+    cfg = config(
+        {"name": "a", "endpoint": {"path": "/a"}},
+        resource_defaults={"endpoint": {"error_handler": handler}},
+    )
+    translation = translate(cfg)
+    assert translation.policies["a"].statuses == frozenset({503})
+    assert translation.default_policy == translation.policies["a"]
+
+
+def test_cursor_paginator_limit_becomes_the_page_size_param() -> None:
+    paginator = {"type": "cursor", "limit": 100, "cursor_param": "until", "cursor_path": "p.next"}
+    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "paginator": paginator}}))
+    assert endpoint["params"] == {"limit": 100}
+    assert endpoint["paginator"] == {"type": "cursor", "cursor_param": "until", "cursor_path": "p.next"}
+
+
+def test_start_from_page_is_the_first_page() -> None:
+    paginator = {"type": "page_number", "page_param": "page", "start_from_page": 1}
+    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "paginator": paginator}}))
+    made = endpoint["paginator"]
+    assert isinstance(made, ShortPagePageNumberPaginator)
+    assert made.initial_value == 1 and made.base_index == 1
+
+
+def test_empty_list_data_selector_means_the_response_itself() -> None:
+    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "data_selector": []}}))
+    assert endpoint["data_selector"] == "$"
+
+
+def test_offset_without_total_stops_on_short_page_and_with_total_stays_dlts() -> None:
+    no_total = {"type": "offset", "limit": 10, "offset_param": "offset"}
+    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "paginator": no_total}}))
+    assert isinstance(endpoint["paginator"], ShortPageOffsetPaginator)
+    with_total = {**no_total, "total_path": "meta.total"}
+    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "paginator": with_total}}))
+    assert endpoint["paginator"] == with_total
+
+
+def test_literal_params_in_resource_defaults_fill_path_placeholders() -> None:
+    cfg = config(
+        {"name": "a", "endpoint": {"path": "/{workspace}/reports"}},
+        resource_defaults={"params": {"workspace": "acme corp"}},
+    )
+    endpoint = only_endpoint(cfg)
+    assert endpoint["path"] == "/acme%20corp/reports"
+    assert "params" not in endpoint
+
+
+def test_literal_params_that_are_not_placeholders_stay_query_params() -> None:
+    cfg = config(
+        {"name": "a", "endpoint": {"path": "/a"}},
+        resource_defaults={"endpoint": {"params": {"lang": "en"}}},
+    )
+    assert only_endpoint(cfg)["params"] == {"lang": "en"}
+
+
+def test_no_paginator_reads_a_single_page_instead_of_guessing() -> None:
+    assert only_endpoint(config({"name": "a", "endpoint": {"path": "/a"}}))["paginator"] == (
+        "single_page"
+    )
+
+
+def test_each_resource_gets_its_own_paginator_instance_from_defaults() -> None:
+    cfg = config(
+        {"name": "a", "endpoint": {"path": "/a"}},
+        {"name": "b", "endpoint": {"path": "/b"}},
+        resource_defaults={"endpoint": {"paginator": {"type": "offset", "limit": 5}}},
+    )
+    a, b = (r["endpoint"]["paginator"] for r in translate(cfg).config["resources"])
+    assert isinstance(a, ShortPageOffsetPaginator) and a is not b
+
+
+@pytest.mark.parametrize(
+    ("cfg", "message"),
+    [
+        (
+            config({"name": "a", "endpoint": {"path": "/a", "data_selectr": "data"}}),
+            "resource 'a', key 'endpoint.data_selectr': unknown key; did you mean 'data_selector'?",
+        ),
+        (
+            config({"name": "m", "endpoint": {"path": "/orgs/{organizationId}/members"}}),
+            "resource 'm', key 'endpoint.path': path placeholder {organizationId} has no parameter",
+        ),
+        (
+            config(
+                {
+                    "name": "a",
+                    "endpoint": {"path": "/a", "error_handler": {"retry_on_status": [429]}},
+                }
+            ),
+            "key 'endpoint.error_handler.retry_on_status': unknown key; did you mean"
+            " 'retry_on_status_codes'?",
+        ),
+        (
+            config({"name": "a", "endpoint": {"path": "/a", "paginator": {"type": "offset"}}}),
+            "resource 'a', key 'endpoint.paginator.limit': an offset paginator needs `limit`",
+        ),
+        (
+            config(
+                {"name": "a", "endpoint": {"path": "/a", "error_handler": {"max_retries": -1}}}
+            ),
+            "max_retries must be 0 or more",
+        ),
+        ({"client": {"base_url": "x"}}, "missing required key(s) ['resources']"),
+        (config({"endpoint": {"path": "/a"}}), "key 'resources[0]'"),
+        (config(resourcez=[]), "key 'resourcez': unknown key; did you mean 'resources'?"),
+    ],
+)
+def test_untranslatable_configs_name_the_resource_and_key(cfg: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        translate(cfg)
+    assert message in str(info.value)

@@ -1,0 +1,93 @@
+"""A tiny real HTTP server whose answers are scripted per path, for retry and error tests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+DROP = -1  # a scripted "status" that cuts the connection mid-response
+
+
+@dataclass
+class Reply:
+    """One scripted answer."""
+
+    status: int = 200
+    body: Any = field(default_factory=lambda: {"data": []})
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Scripted:
+    """Answers per path, in order; the last one repeats. Counts hits per path."""
+
+    base_url: str = ""
+    scripts: dict[str, deque[Reply]] = field(default_factory=dict)
+    hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def script(self, path: str, *replies: Reply) -> None:
+        self.scripts[path] = deque(replies)
+        self.hits[path] = 0
+
+    def next_reply(self, path: str) -> Reply:
+        self.hits[path] += 1
+        queue = self.scripts.get(path)
+        if not queue:
+            return Reply(404, {"error": "no script"})
+        return queue.popleft() if len(queue) > 1 else queue[0]
+
+
+def _app(state: Scripted) -> Any:
+    """A raw ASGI app: no framework in the way of cutting a connection mid-response."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        reply = state.next_reply(scope["path"])
+        if reply.status == DROP:
+            start = {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"1000")],
+            }
+            await send(start)
+            await send({"type": "http.response.body", "body": b'{"data": [', "more_body": True})
+            raise ConnectionAbortedError("scripted drop")
+        body = json.dumps(reply.body).encode()
+        headers = [(b"content-type", b"application/json")]
+        headers += [(k.lower().encode(), v.encode()) for k, v in reply.headers.items()]
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@contextmanager
+def scripted_server() -> Iterator[Scripted]:
+    """Run a scripted server on a free loopback port for the duration of the block."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    state = Scripted(base_url=f"http://127.0.0.1:{port}")
+    config = uvicorn.Config(_app(state), log_level="critical", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield state
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
