@@ -74,7 +74,8 @@ def _app(state: Scripted) -> Any:
 @contextmanager
 def scripted_server() -> Iterator[Scripted]:
     """Run a scripted server on a free loopback port for the duration of the block."""
-    sock = socket.socket()
+    # an explicit IPPROTO_TCP lets asyncio set TCP_NODELAY (else ~40 ms per response)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     state = Scripted(base_url=f"http://127.0.0.1:{port}")
