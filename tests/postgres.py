@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
+PG_BIN_DIRS = (
+    "/usr/lib/postgresql/15/bin",
+    "/usr/lib/postgresql/16/bin",
+    "/usr/lib/postgresql/17/bin",
+)
 START_TIMEOUT_S = "30"
 
 
@@ -56,9 +60,11 @@ def postgres_cluster() -> Iterator[str]:
         user = "postgres" if _user_exists("postgres") else "nobody"
         shutil.chown(root, user=user)
     port = _free_port()
-    run = lambda *args: subprocess.run(  # noqa: E731
-        _as_owner([str(bin_dir / args[0]), *args[1:]]), check=True, capture_output=True
-    )
+
+    def run(*args: str) -> None:
+        command = _as_owner([str(bin_dir / args[0]), *args[1:]])
+        subprocess.run(command, check=True, capture_output=True)
+
     run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     log = str(root / "server.log")  # the server must not hold our pipes open

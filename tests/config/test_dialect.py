@@ -64,14 +64,22 @@ def test_error_handler_in_resource_defaults_applies_to_every_resource() -> None:
 
 def test_cursor_paginator_limit_becomes_the_page_size_param() -> None:
     paginator = {"type": "cursor", "limit": 100, "cursor_param": "until", "cursor_path": "p.next"}
-    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "paginator": paginator}}))
+    endpoint = only_endpoint(
+        config({"name": "a", "endpoint": {"path": "/a", "paginator": paginator}})
+    )
     assert endpoint["params"] == {"limit": 100}
-    assert endpoint["paginator"] == {"type": "cursor", "cursor_param": "until", "cursor_path": "p.next"}
+    assert endpoint["paginator"] == {
+        "type": "cursor",
+        "cursor_param": "until",
+        "cursor_path": "p.next",
+    }
 
 
 def test_start_from_page_is_the_first_page() -> None:
     paginator = {"type": "page_number", "page_param": "page", "start_from_page": 1}
-    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "paginator": paginator}}))
+    endpoint = only_endpoint(
+        config({"name": "a", "endpoint": {"path": "/a", "paginator": paginator}})
+    )
     made = endpoint["paginator"]
     assert isinstance(made, ShortPagePageNumberPaginator)
     assert made.initial_value == 1 and made.base_index == 1
@@ -84,10 +92,14 @@ def test_empty_list_data_selector_means_the_response_itself() -> None:
 
 def test_offset_without_total_stops_on_short_page_and_with_total_stays_dlts() -> None:
     no_total = {"type": "offset", "limit": 10, "offset_param": "offset"}
-    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "paginator": no_total}}))
+    endpoint = only_endpoint(
+        config({"name": "a", "endpoint": {"path": "/a", "paginator": no_total}})
+    )
     assert isinstance(endpoint["paginator"], ShortPageOffsetPaginator)
     with_total = {**no_total, "total_path": "meta.total"}
-    endpoint = only_endpoint(config({"name": "a", "endpoint": {"path": "/a", "paginator": with_total}}))
+    endpoint = only_endpoint(
+        config({"name": "a", "endpoint": {"path": "/a", "paginator": with_total}})
+    )
     assert endpoint["paginator"] == with_total
 
 
@@ -151,9 +163,7 @@ def test_each_resource_gets_its_own_paginator_instance_from_defaults() -> None:
             "resource 'a', key 'endpoint.paginator.limit': an offset paginator needs `limit`",
         ),
         (
-            config(
-                {"name": "a", "endpoint": {"path": "/a", "error_handler": {"max_retries": -1}}}
-            ),
+            config({"name": "a", "endpoint": {"path": "/a", "error_handler": {"max_retries": -1}}}),
             "max_retries must be 0 or more",
         ),
         ({"client": {"base_url": "x"}}, "missing required key(s) ['resources']"),
@@ -161,7 +171,9 @@ def test_each_resource_gets_its_own_paginator_instance_from_defaults() -> None:
         (config(resourcez=[]), "key 'resourcez': unknown key; did you mean 'resources'?"),
     ],
 )
-def test_untranslatable_configs_name_the_resource_and_key(cfg: dict[str, Any], message: str) -> None:
+def test_untranslatable_configs_name_the_resource_and_key(
+    cfg: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         translate(cfg)
     assert message in str(info.value)

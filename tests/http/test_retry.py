@@ -112,7 +112,13 @@ def test_the_endpoint_tag_never_reaches_the_server(server: Scripted) -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("7", 7.0), (" 2 ", 2.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0), ("soon", None), (None, None)],
+    [
+        ("7", 7.0),
+        (" 2 ", 2.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("soon", None),
+        (None, None),
+    ],
 )
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header) == expected
