@@ -70,7 +70,7 @@ def postgres_cluster() -> Iterator[str]:
     log = str(root / "server.log")  # the server must not hold our pipes open
     run("pg_ctl", "-D", str(data), "-l", log, "-o", options, "-w", "-t", START_TIMEOUT_S, "start")
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres:postgres@127.0.0.1:{port}/postgres"  # trust auth
     finally:
         run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(root, ignore_errors=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dlt.common.exceptions import DltException
@@ -30,17 +30,20 @@ class SourceOptions:
     parallelized: bool = False
 
 
-def default_retry_policy() -> RetryPolicy:
-    """dlt's own retry settings (`RUNTIME__REQUEST_*`) for endpoints without an error_handler."""
+def _runtime() -> Any:
     from dlt.common.configuration import resolve_configuration
     from dlt.common.configuration.specs import RuntimeConfiguration
 
-    runtime = resolve_configuration(RuntimeConfiguration())
+    return resolve_configuration(RuntimeConfiguration())
+
+
+def default_retry_policy() -> RetryPolicy:
+    """dlt's own retry settings (`RUNTIME__REQUEST_*`) for endpoints without an error_handler."""
+    runtime = _runtime()
     return RetryPolicy(
         statuses=frozenset({429, *range(500, 600)}),
         max_retries=max(0, int(runtime.request_max_attempts) - 1),
         backoff_factor=float(runtime.request_backoff_factor),
-        max_delay=float(runtime.request_max_retry_delay),
     )
 
 
@@ -63,17 +66,19 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
 
 
 def make_session(translation: Translation, options: SourceOptions) -> RetryingSession:
-    """One session per source, carrying every endpoint's retry policy."""
-    default = translation.default_policy or default_retry_policy()
-    policies = translation.policies
+    """One session per source, carrying every endpoint's retry policy.
+
+    No wait exceeds the smallest of restsync's cap, `options.max_retry_delay` and dlt's
+    `RUNTIME__REQUEST_MAX_RETRY_DELAY`, whether it comes from backoff or from Retry-After.
+    """
+    caps = [float(_runtime().request_max_retry_delay)]
     if options.max_retry_delay is not None:
-        cap = options.max_retry_delay
-        default = _capped(default, cap)
-        policies = {name: _capped(p, cap) for name, p in policies.items()}
+        caps.append(options.max_retry_delay)
+    cap = min(caps)
+    default = _capped(translation.default_policy or default_retry_policy(), cap)
+    policies = {name: _capped(p, cap) for name, p in translation.policies.items()}
     return RetryingSession(policies, default, timeout=options.timeout)
 
 
 def _capped(policy: RetryPolicy, cap: float) -> RetryPolicy:
-    from dataclasses import replace
-
     return replace(policy, max_delay=min(policy.max_delay, cap))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.extract import DltSource
 from requests.exceptions import HTTPError
 
@@ -158,6 +159,11 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
         )
     elif isinstance(root, RestsyncError):
         what = str(root)
+    elif isinstance(root, ConfigFieldMissingException):
+        what = (
+            f"a setting is missing: {root}. Set it as an environment variable or in"
+            " .dlt/secrets.toml (see dlt's credentials docs)."
+        )
     else:
         what = (
             f"{type(root).__name__}: {root}. This is unexpected: rerun with --debug and report"
@@ -173,7 +179,7 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
 
 
 def _most_specific(causes: list[BaseException]) -> BaseException:
-    for kind in (RestsyncError, HTTPError):
+    for kind in (RestsyncError, HTTPError, ConfigFieldMissingException):
         for cause in causes:
             if isinstance(cause, kind):
                 return cause

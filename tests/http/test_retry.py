@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
 
 from restsync.errors import CredentialsError, RetriesExhaustedError

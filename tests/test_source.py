@@ -1,0 +1,177 @@
+"""The seed dialect run for real: a seed-format config against the toy emulator, into DuckDB.
+
+Each test here fails without its translation: dlt rejects the key, guesses wrongly, requests
+past the end, or loads nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+
+from restsync import ConfigError, RetriesExhaustedError, SyncError, build_source
+from restsync.emulators import Emulator, EmulatorOptions, Outcome, run_emulator
+from restsync.sync import SyncOptions, sync
+from tests.emulators.toy_api import TOY_API
+from tests.scripted_server import Reply, Scripted, scripted_server
+from tests.truth import diff, table_rows, truth_rows
+
+
+@pytest.fixture(scope="module")
+def toy() -> Iterator[Emulator]:
+    with run_emulator(TOY_API, EmulatorOptions(scale=1)) as emu:
+        yield emu
+
+
+def seed_config(emu: Emulator) -> dict[str, Any]:
+    """Written the way the seeds write configs, dialect and all."""
+    return {
+        "client": {
+            "base_url": emu.base_url,
+            "auth": {"type": "basic", **emu.credentials},
+        },
+        "resource_defaults": {"write_disposition": "merge", "params": {"space": "main"}},
+        "resources": [
+            {
+                "name": "items",
+                "primary_key": "id",
+                "endpoint": {
+                    "path": "/items",
+                    "data_selector": "data",
+                    "paginator": {"type": "offset", "limit": 5, "offset_param": "offset"},
+                    "error_handler": {
+                        "retry_on_status_codes": [429],
+                        "max_retries": 3,
+                        "backoff_factor": 2,
+                    },
+                },
+            },
+            {
+                "name": "children",
+                "primary_key": "id",
+                "endpoint": {
+                    "path": "/items/{item_id}/children",
+                    "data_selector": [],
+                    "params": {"item_id": {"type": "resolve", "resource": "items", "field": "id"}},
+                },
+            },
+            {
+                "name": "pages",
+                "primary_key": "id",
+                "endpoint": {
+                    "path": "/{space}/pages",
+                    "data_selector": "_embedded.things",
+                    "paginator": {
+                        "type": "page_number",
+                        "page_param": "page",
+                        "start_from_page": 1,
+                    },
+                },
+            },
+            {
+                "name": "events",
+                "primary_key": "id",
+                "endpoint": {
+                    "path": "/events",
+                    "data_selector": "events",
+                    "paginator": {
+                        "type": "cursor",
+                        "limit": 20,
+                        "cursor_param": "until",
+                        "cursor_path": "pagination.next",
+                    },
+                },
+            },
+        ],
+    }
+
+
+def load(config: dict[str, Any], folder: Path) -> str:
+    database = str(folder / "toy_db.duckdb")
+    options = SyncOptions(destination=dlt.destinations.duckdb(database), dataset_name="toy")
+    sync(build_source(config, None), options)
+    return database
+
+
+def test_seed_dialect_config_loads_ground_truth_with_minimal_requests(
+    toy: Emulator, tmp_path: Path
+) -> None:
+    toy.requests.clear()
+    database = load(seed_config(toy), tmp_path)
+    for resource in ("items", "children", "pages", "events"):
+        loaded, truth = table_rows(database, "toy", resource), truth_rows(toy, resource)
+        assert loaded == truth, f"{resource}: {diff(loaded, truth)}"
+    served = {r: toy.requests.count(resource=r, outcome=Outcome.SERVED) for r in ("items", "pages")}
+    # 12 items at limit 5: 5, 5, 2 -> the short page is the last; 45 pages at 20: 20, 20, 5
+    assert served == {"items": 3, "pages": 3}
+    # cursor pages of `limit=20` (the paginator's `limit`, sent as a param): 20, 20, 7
+    events = toy.requests.select(resource="events")
+    assert [e.query.get("limit") for e in events] == ["20", "20", "20"]
+    assert toy.requests.select(resource="pages")[0].query.get("page") == "1"
+
+
+def test_unfilled_placeholder_fails_before_any_request(toy: Emulator) -> None:
+    config = seed_config(toy)
+    del config["resources"][1]["endpoint"]["params"]
+    toy.requests.clear()
+    with pytest.raises(ConfigError, match=r"resource 'children', key 'endpoint.path'.*\{item_id\}"):
+        build_source(config)
+    assert len(toy.requests) == 0
+
+
+@pytest.fixture()
+def scripted() -> Iterator[Scripted]:
+    with scripted_server() as state:
+        yield state
+
+
+def two_policies(base_url: str) -> dict[str, Any]:
+    def resource(name: str, statuses: list[int]) -> dict[str, Any]:
+        handler = {"retry_on_status_codes": statuses, "max_retries": 2, "backoff_factor": 0}
+        return {"name": name, "endpoint": {"path": f"/{name}", "error_handler": handler}}
+
+    return {
+        "client": {"base_url": base_url},
+        "resource_defaults": {"endpoint": {"data_selector": "data"}},
+        "resources": [resource("only429", [429]), resource("only503", [503])],
+    }
+
+
+def test_each_endpoint_retries_by_its_own_policy(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.script("/only503", Reply(503), Reply(503), Reply(200, {"data": [{"id": 1}]}))
+    scripted.script("/only429", Reply(503), Reply(200, {"data": [{"id": 2}]}))
+    source = build_source(two_policies(scripted.base_url))
+    options = SyncOptions(destination=dlt.destinations.duckdb(str(tmp_path / "p.duckdb")))
+    sync(source.with_resources("only503"), options)
+    assert scripted.hits["/only503"] == 3
+    with pytest.raises(SyncError, match=r"resource 'only429'.*503"):
+        sync(source.with_resources("only429"), options)
+    assert scripted.hits["/only429"] == 1  # 503 is not in this endpoint's list
+
+
+def test_gives_up_after_max_retries_naming_resource_url_and_attempts(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    scripted.script("/only503", Reply(503))
+    source = build_source(two_policies(scripted.base_url)).with_resources("only503")
+    options = SyncOptions(destination=dlt.destinations.duckdb(str(tmp_path / "p.duckdb")))
+    with pytest.raises(SyncError) as info:
+        sync(source, options)
+    message = str(info.value)
+    assert "resource 'only503'" in message and f"{scripted.base_url}/only503" in message
+    assert "after 3 attempts (2 retries)" in message
+    assert isinstance(info.value.__cause__, Exception)
+    assert any(isinstance(c, RetriesExhaustedError) for c in _chain(info.value)), (
+        "the root cause is kept"
+    )
+    assert scripted.hits["/only503"] == 3
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    from restsync.sync import _causes
+
+    return _causes(exc)
