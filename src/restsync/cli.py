@@ -51,8 +51,8 @@ def list_connectors() -> None:
         connector = connectors.get_connector(name)
         table.add_row(
             name,
-            ", ".join(connector.resources()),
-            ", ".join((*connector.secrets, *connector.settings)),
+            "\n".join(connector.resources()),
+            "\n".join((*connector.secrets, *connector.settings)),
             connector.description,
         )
     out.print(table)
@@ -139,7 +139,7 @@ def demo(
     except RestsyncError as exc:
         raise _fail(exc, debug) from None
     _print_result(result)
-    out.print(f"open it with: duckdb {DEMO_DATABASE}  (schema '{result.dataset_name}')")
+    out.print(f"loaded into ./{DEMO_DATABASE}, schema '{result.dataset_name}'")
 
 
 def _print_result(result: SyncResult) -> None:

@@ -1,0 +1,98 @@
+"""The `restsync` command as a user meets it: list, demo, emulate as a process, secrets files."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from typer.testing import CliRunner
+
+from restsync.cli import app
+from restsync.emulators import get_api
+from tests.truth import query
+
+EMULATOR_START_TIMEOUT_S = 20
+URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+\S*)")
+
+
+def test_list_shows_connectors_and_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(app, ["list"])
+    assert result.exit_code == 0
+    assert "feature_flags" in result.output and "organization_members" in result.output
+
+
+def test_demo_loads_a_duckdb_file_and_prints_rows_per_table(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "restsync_demo.duckdb").exists()
+    counts = dict(
+        query(
+            str(tmp_path / "restsync_demo.duckdb"),
+            "SELECT 'organizations', COUNT(*) FROM feature_flags.organizations",
+        )
+    )
+    assert counts["organizations"] > 0
+    assert re.search(r"organizations\s*│\s*\d+", result.output)
+
+
+def test_unknown_connector_is_a_clear_error() -> None:
+    result = CliRunner().invoke(app, ["sync", "nope"])
+    assert result.exit_code == 1
+    assert "no built-in connector 'nope'" in result.output and "feature_flags" in result.output
+
+
+def test_emulate_runs_as_a_process_and_sync_reads_secrets_toml(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "restsync"
+    process = subprocess.Popen(
+        [str(exe), "emulate", "feature_flags", "--port", "0", "--scale", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base_url = _wait_for_url(process)
+        assert requests.get(f"{base_url}/organizations", timeout=5).status_code == 401
+        credentials = get_api("feature_flags").credentials
+        (tmp_path / ".dlt").mkdir()
+        (tmp_path / ".dlt" / "secrets.toml").write_text(
+            "[sources.feature_flags]\n"
+            f'username = "{credentials["username"]}"\n'
+            f'password = "{credentials["password"]}"\n'
+            f'base_url = "{base_url}"\n'
+        )
+        env = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "p.duckdb")}
+        done = subprocess.run(
+            [str(exe), "sync", "feature_flags"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        organizations = query(
+            str(tmp_path / "p.duckdb"), "SELECT COUNT(*) FROM feature_flags.organizations"
+        )
+        assert organizations == [(6,)]  # scale 2
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_for_url(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    deadline = time.monotonic() + EMULATOR_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        match = URL_LINE.search(line)
+        if match:
+            return match.group(1).rstrip("/")
+        if process.poll() is not None:
+            break
+    raise AssertionError("the emulator printed no URL")
