@@ -147,11 +147,11 @@ class Client:
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
         self.session = requests.Session()
-        creds = emu.credentials
-        if "access_token" in creds:
-            self.session.headers["Authorization"] = f"Bearer {creds['access_token']}"
+        auth = emu.api.spec.auth
+        if isinstance(auth, BasicAuth):
+            self.session.auth = (auth.username, auth.password)
         else:
-            self.session.auth = (creds["username"], creds["password"])
+            self.session.headers["Authorization"] = f"Bearer {auth.token}"
 
     def get(self, path: str, **params: Any) -> requests.Response:
         """GET base_url + path."""

@@ -26,14 +26,23 @@ def server() -> Iterator[Scripted]:
 
 
 class Waits(list[float]):
-    """Records the waits instead of sleeping them."""
+    """Records the waits instead of sleeping them, on a clock that the waits advance."""
+
+    now = 0.0
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 def fetch(server: Scripted, path: str, policy: RetryPolicy, waits: Waits | None = None) -> Any:
-    session = RetryingSession({"r": policy}, sleep=waits if waits is not None else time.sleep)
+    if waits is None:
+        session = RetryingSession({"r": policy})
+    else:
+        session = RetryingSession({"r": policy}, sleep=waits, clock=waits.clock)
     client = RESTClient(base_url=server.base_url, session=session)
     pages = client.paginate(
         path, paginator=SinglePagePaginator(), data_selector="data", headers={ENDPOINT_HEADER: "r"}

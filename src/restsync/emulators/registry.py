@@ -14,7 +14,11 @@ __all__ = ["ApiDefinition", "available", "get_api"]
 
 # name -> module defining `API: ApiDefinition`; a new API module adds one line here.
 _MODULES: dict[str, str] = {
+    "bi_workspace": "restsync.emulators.bi_workspace",
+    "commerce": "restsync.emulators.commerce",
     "feature_flags": "restsync.emulators.feature_flags",
+    "hosting": "restsync.emulators.hosting",
+    "product_analytics": "restsync.emulators.product_analytics",
 }
 
 

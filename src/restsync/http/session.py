@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from dlt.sources.helpers.requests import Session
 from dlt.sources.helpers.rest_client.redaction import sanitize_url
@@ -21,6 +23,7 @@ from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
 from requests.exceptions import ConnectionError as RequestsConnectionError
 
 from restsync.errors import CredentialsError, RetriesExhaustedError
+from restsync.http.budget import Clock, RateBudget, RateLimit, Sleep, pause_from_headers
 from restsync.http.retry import RetryPolicy, parse_retry_after
 
 __all__ = ["DEFAULT_TIMEOUT", "ENDPOINT_HEADER", "RetryingSession"]
@@ -30,9 +33,16 @@ log = logging.getLogger("restsync.http")
 ENDPOINT_HEADER = "X-Restsync-Endpoint"
 DEFAULT_TIMEOUT = 60.0
 CREDENTIAL_STATUSES = frozenset({401, 403})
+TOO_MANY_REQUESTS = 429
 TRANSIENT_EXCEPTIONS = (RequestsConnectionError, Timeout, ChunkedEncodingError)
 
-Sleep = Callable[[float], None]
+
+@dataclass(frozen=True)
+class Wait:
+    """A decided wait before a retry: for this request only, or for the whole host."""
+
+    seconds: float
+    host_wide: bool
 
 
 class RetryingSession(Session):
@@ -44,12 +54,17 @@ class RetryingSession(Session):
         default_policy: RetryPolicy | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        rate_limit: RateLimit | None = None,
         sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(timeout=timeout, raise_for_status=False)
         self.policies: dict[str, RetryPolicy] = dict(policies or {})
         self.default_policy = default_policy or RetryPolicy()
+        self.rate_limit = rate_limit
         self._sleep = sleep
+        self._clock = clock
+        self._budgets: dict[str, RateBudget] = {}
         self._lock = threading.Lock()
         self.attempts_total = 0
         self.retries_total = 0
@@ -61,13 +76,25 @@ class RetryingSession(Session):
             return self.default_policy
         return self.policies.get(endpoint, self.default_policy)
 
+    def budget_for(self, url: str | None) -> RateBudget:
+        """The rate budget shared by every request to this URL's host."""
+        host = urlsplit(url or "").netloc
+        with self._lock:
+            budget = self._budgets.get(host)
+            if budget is None:
+                budget = RateBudget(self.rate_limit, clock=self._clock, sleep=self._sleep)
+                self._budgets[host] = budget
+            return budget
+
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
         """Send with retries: only the policy's statuses, waits by backoff or Retry-After."""
         endpoint = request.headers.pop(ENDPOINT_HEADER, None)
         policy = self.policy_for(endpoint)
+        budget = self.budget_for(request.url)
         attempt = 0
         while True:
             attempt += 1
+            budget.acquire()
             self._count(retry=attempt > 1)
             try:
                 response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
@@ -83,14 +110,20 @@ class RetryingSession(Session):
                         status=None,
                         url=_safe(request),
                     ) from exc
-                wait = policy.delay(attempt)
-                self._log_retry(endpoint, request, type(exc).__name__, attempt, wait)
+                wait = Wait(policy.delay(attempt), host_wide=False)
+                self._log_retry(endpoint, request, type(exc).__name__, attempt, wait.seconds)
             else:
                 # without raising hooks an error status comes back as a plain response
                 if not policy.should_retry_status(response.status_code):
+                    pause = pause_from_headers(response.headers)
+                    if pause:
+                        budget.pause(pause)  # the API says none are left: hold the whole host
                     return response
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
-            self._sleep(wait)
+            if wait.host_wide:
+                budget.pause(wait.seconds)  # the next acquire() holds this and every worker
+            else:
+                self._sleep(wait.seconds)
 
     def _wait_or_raise(
         self,
@@ -99,8 +132,8 @@ class RetryingSession(Session):
         policy: RetryPolicy,
         attempt: int,
         endpoint: str | None,
-    ) -> float:
-        """Seconds to wait before the next attempt, or the error that ends the request."""
+    ) -> Wait:
+        """How long to wait before the next attempt, or the error that ends the request."""
         status = response.status_code
         request = response.request
         if status in CREDENTIAL_STATUSES and not policy.should_retry_status(status):
@@ -119,9 +152,11 @@ class RetryingSession(Session):
                 status=status,
                 url=_safe(request),
             ) from exc
-        wait = policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
-        self._log_retry(endpoint, request, f"HTTP {status}", attempt, wait)
-        return wait
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        seconds = policy.delay(attempt, retry_after)
+        self._log_retry(endpoint, request, f"HTTP {status}", attempt, seconds)
+        # a rate limit concerns the host, not this request: every worker waits it out
+        return Wait(seconds, host_wide=status == TOO_MANY_REQUESTS or retry_after is not None)
 
     def _count(self, *, retry: bool) -> None:
         with self._lock:

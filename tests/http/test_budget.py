@@ -1,0 +1,96 @@
+"""The host's rate budget: the token bucket's bound, host-wide pauses, rate-limit headers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from restsync.http.budget import RateBudget, RateLimit, pause_from_headers
+
+
+class FakeTime:
+    """A clock that only sleeping advances."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(("rate", "burst", "count"), [(10.0, 1, 50), (50.0, 5, 300), (3.0, 3, 20)])
+def test_bucket_never_exceeds_burst_plus_rate_times_t(rate: float, burst: int, count: int) -> None:
+    fake = FakeTime()
+    budget = RateBudget(RateLimit(rate, burst), clock=fake.clock, sleep=fake.sleep)
+    stamps = []
+    for _ in range(count):
+        budget.acquire()
+        stamps.append(fake.now)
+    for i, start in enumerate(stamps):
+        for j in range(i, len(stamps)):
+            window = stamps[j] - start
+            assert j - i + 1 <= burst + rate * window + 1e-9
+    # and it is not slower than the rate allows: the last request at (count - burst) / rate
+    assert stamps[-1] == pytest.approx((count - burst) / rate)
+
+
+def test_pause_holds_every_worker_and_empties_the_bucket() -> None:
+    fake = FakeTime()
+    budget = RateBudget(RateLimit(100.0, 10), clock=fake.clock, sleep=fake.sleep)
+    budget.pause(2.0)
+    budget.acquire()
+    assert fake.now == pytest.approx(2.0 + 1 / 100)  # waited the pause, then one token's time
+
+
+def test_pause_across_real_threads() -> None:
+    budget = RateBudget(None)
+    budget.pause(0.3)
+    started = time.monotonic()
+    done: list[float] = []
+
+    def worker() -> None:
+        budget.acquire()
+        done.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert len(done) == 4 and min(done) >= 0.25
+
+
+def test_no_limit_means_no_wait() -> None:
+    fake = FakeTime()
+    budget = RateBudget(None, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(1000):
+        budget.acquire()
+    assert fake.slept == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1000000010"}, 10.0),
+        ({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "3"}, 3.0),
+        ({"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "1000000010"}, None),
+        ({"X-RateLimit-Remaining": "0"}, None),
+        ({}, None),
+    ],
+)
+def test_pause_from_headers(headers: dict[str, str], expected: float | None) -> None:
+    assert pause_from_headers(headers, now_epoch=1_000_000_000) == expected
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError):
+        RateLimit(0)
+    with pytest.raises(ValueError):
+        RateLimit(1, burst=0)
