@@ -41,10 +41,51 @@ def _value(value: Any) -> Any:
     return value
 
 
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Rows as dlt writes them: nested objects as `a__b` columns; lists (child tables) and
+    nulls (absent columns) left out, so a JSON column and its flattened form compare equal."""
+    out: dict[str, Any] = {}
+    for key, raw in record.items():
+        name = prefix + "__".join(column(part) for part in key.split("__"))
+        value = _value(raw)
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "__"))
+        elif value is not None and not isinstance(value, list):
+            out[name] = value
+    return out
+
+
 def canonical(record: Mapping[str, Any]) -> str:
-    """One comparable string per row: normalized names, values as `_value` makes them."""
-    out = {column(key): _value(value) for key, value in record.items()}
-    return json.dumps(out, sort_keys=True, default=str)
+    """One comparable string per row, whatever the destination did to names and nesting."""
+    return json.dumps(flatten(record), sort_keys=True, default=str)
+
+
+def child_truth(emulator: Emulator, resource: str, field: str, parent_key: str) -> Counter[str]:
+    """The elements of a nested list field, each with its parent's key, as dlt's child table."""
+    rows: Counter[str] = Counter()
+    for served in emulator.truth(resource):
+        for element in served.record.get(field) or []:
+            item = element if isinstance(element, dict) else {"value": element}
+            rows[canonical({parent_key: served.record[parent_key], **item})] += 1
+    return rows
+
+
+def child_table_rows(
+    database: str, dataset: str, parent: str, field: str, parent_key: str
+) -> Counter[str]:
+    """A dlt child table's rows joined to their parent's key."""
+    child = f"{parent}__{column(field)}"
+    key = column(parent_key)
+    sql = (
+        f'SELECT p."{key}" AS "{key}", c.* FROM "{dataset}"."{child}" c'
+        f' JOIN "{dataset}"."{parent}" p ON c._dlt_parent_id = p._dlt_id'
+    )
+    with duckdb.connect(database, read_only=True) as con:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    keep = [i for i, n in enumerate(names) if not n.startswith("_dlt_")]
+    return Counter(canonical({names[i]: row[i] for i in keep}) for row in rows)
 
 
 def truth_rows(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from restsync.connectors import feature_flags
+from restsync.connectors import commerce, feature_flags, product_analytics
 from restsync.connectors.base import Connector, resolve_values
 from restsync.errors import UnknownConnectorError
 
 __all__ = ["Connector", "available", "get_connector", "resolve_values"]
 
-_REGISTRY: dict[str, Connector] = {c.name: c for c in (feature_flags.CONNECTOR,)}
+_REGISTRY: dict[str, Connector] = {
+    c.name: c for c in (feature_flags.CONNECTOR, commerce.CONNECTOR, product_analytics.CONNECTOR)
+}
 
 
 def available() -> list[str]:

@@ -243,6 +243,8 @@ class EmulatorApp:
         if quota is not None and not quota.allowed:
             reply = _error(429, "rate limit exceeded", Outcome.RATE_LIMITED, resource)
             return _with_headers(reply, (("Retry-After", str(quota.retry_after)), *quota_headers))
+        if not state.faults.quota_headers:
+            quota_headers = ()  # the limit shows itself only through 429s
         url = f"{request.path}?{request.query_string}"
         decision = state.plan.decide(url)
         if decision.verdict is Verdict.FAIL:

@@ -48,6 +48,8 @@ class Faults:
       of `retry_after` and the whole seconds until a token is free.
     - `fail_rate`: the fraction of requests answered 500, 502, 503 or 504.
     - `drop_rate`: the fraction of connections cut mid-body (the client sees an incomplete read).
+    - `quota_headers`: announce the quota (`X-RateLimit-*`) on every answer; off, a client only
+      learns of the limit from 429s (a "429 storm" for a client that does not slow down).
     """
 
     latency_ms: float = 0.0
@@ -58,6 +60,7 @@ class Faults:
     drop_rate: float = 0.0
     max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
     seed: int = 0
+    quota_headers: bool = True
 
     def __post_init__(self) -> None:
         problems = []
