@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from restsync.connectors import commerce, feature_flags, product_analytics
+from restsync.connectors import commerce, feature_flags, hosting, product_analytics
 from restsync.connectors.base import Connector, resolve_values
 from restsync.errors import UnknownConnectorError
 
 __all__ = ["Connector", "available", "get_connector", "resolve_values"]
 
 _REGISTRY: dict[str, Connector] = {
-    c.name: c for c in (feature_flags.CONNECTOR, commerce.CONNECTOR, product_analytics.CONNECTOR)
+    c.name: c
+    for c in (
+        feature_flags.CONNECTOR,
+        commerce.CONNECTOR,
+        product_analytics.CONNECTOR,
+        hosting.CONNECTOR,
+    )
 }
 
 
