@@ -84,8 +84,8 @@ def test_incremental_fetches_only_new_deployments_and_their_events(
 
     deployments = emu.requests.select(resource="deployments", outcome=Outcome.SERVED)
     assert [r.query.get("since") for r in deployments] == [str(newest)]
-    events = emu.requests.select(resource="deployment_events", outcome=Outcome.SERVED)
-    assert sorted(r.path.split("/")[3] for r in events) == ["dpl_new1", "dpl_new2", "dpl_new3"]
+    fetched = emu.requests.select(resource="deployment_events", outcome=Outcome.SERVED)
+    assert sorted(r.path.split("/")[3] for r in fetched) == ["dpl_new1", "dpl_new2", "dpl_new3"]
     assert_equals_truth(emu, tmp_path)
 
 

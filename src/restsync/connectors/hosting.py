@@ -25,7 +25,9 @@ CURSOR = {
 }
 
 
-def _listed(name: str, path: str, key: str, selector: str, **extra: Any) -> dict[str, Any]:
+def _listed(
+    name: str, path: str, key: str | list[str], selector: str, **extra: Any
+) -> dict[str, Any]:
     return {
         "name": name,
         "primary_key": key,
