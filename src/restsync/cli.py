@@ -134,7 +134,11 @@ def demo(
                 pipeline_name=f"restsync_demo_{connector}",
                 full_refresh=True,
             )
-            overrides = {"base_url": emulator.base_url, **emulator.credentials}
+            overrides = {
+                "base_url": emulator.base_url,
+                **emulator.credentials,
+                **emulator.settings,
+            }
             result = sync_connector(connector, overrides, options)
     except RestsyncError as exc:
         raise _fail(exc, debug) from None

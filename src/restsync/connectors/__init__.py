@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from restsync.connectors import commerce, feature_flags, hosting, product_analytics
+from restsync.connectors import (
+    bi_workspace,
+    commerce,
+    feature_flags,
+    hosting,
+    product_analytics,
+)
 from restsync.connectors.base import Connector, resolve_values
 from restsync.errors import UnknownConnectorError
 
@@ -14,6 +20,7 @@ _REGISTRY: dict[str, Connector] = {
         feature_flags.CONNECTOR,
         commerce.CONNECTOR,
         product_analytics.CONNECTOR,
+        bi_workspace.CONNECTOR,
         hosting.CONNECTOR,
     )
 }
