@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from restsync import connectors
+from restsync.config.loader import load_config
 from restsync.errors import CredentialsError, RestsyncError
+from restsync.render import render_findings, render_probes
+from restsync.source import SourceOptions, build_source
 from restsync.sync import SyncOptions, SyncResult, sync_connector
+from restsync.sync import sync as run_sync
+from restsync.targets import is_file, load_target, unresolved_config
 
 app = typer.Typer(
     help="Sync REST APIs into a database from dlt REST API source configurations.",
@@ -58,19 +63,24 @@ def list_connectors() -> None:
     out.print(table)
 
 
+Target = Annotated[
+    str, typer.Argument(help="A built-in connector (see `restsync list`) or a config file.")
+]
+
+
 @app.command()
 def sync(
-    connector: Annotated[str, typer.Argument(help="A built-in connector (see `restsync list`).")],
+    target: Target,
     base_url: Annotated[str | None, typer.Option(help="The API's base URL.")] = None,
     destination: Annotated[str, typer.Option(help="Any dlt destination by name.")] = "duckdb",
     dataset: Annotated[str | None, typer.Option(help="Dataset (schema) name.")] = None,
     resources: Annotated[str | None, typer.Option(help="Comma-separated resources.")] = None,
     full_refresh: Annotated[
-        bool, typer.Option(help="Drop this source's tables, start over.")
+        bool, typer.Option(help="Drop this source's tables and state, start over.")
     ] = False,
     debug: Debug = False,
 ) -> None:
-    """Sync a connector into a destination (DuckDB by default)."""
+    """Sync a connector or a config file into a destination (DuckDB by default)."""
     _setup_logging(debug)
     options = SyncOptions(
         destination=destination,
@@ -79,10 +89,76 @@ def sync(
         full_refresh=full_refresh,
     )
     try:
-        result = sync_connector(connector, {"base_url": base_url}, options)
+        loaded = load_target(target, {"base_url": base_url})
+        source = build_source(loaded.config, SourceOptions(name=loaded.name))
+        result = run_sync(source, options, secrets=list(loaded.secrets))
     except RestsyncError as exc:
         raise _fail(exc, debug) from None
     _print_result(result)
+
+
+@app.command()
+def lint(
+    target: Target,
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Write the certain fixes beside the original.")
+    ] = False,
+) -> None:
+    """Check a config (or a built-in connector) statically; exit 1 on any error."""
+    from restsync.config.fix import fix as fix_config
+    from restsync.config.fix import write_fixed
+    from restsync.config.lint import Severity, lint_file
+    from restsync.config.lint import lint as lint_config
+
+    try:
+        if is_file(target):
+            findings = lint_file(target)
+        else:
+            name, config, _ = unresolved_config(target)
+            findings = lint_config(config, source_name=name)
+        written = None
+        if fix and is_file(target):
+            written = write_fixed(fix_config(load_config(target)))
+    except RestsyncError as exc:
+        raise _fail(exc, False) from None
+    if output == "json":
+        out.print_json(data={"findings": [_finding_json(f) for f in findings]})
+    else:
+        render_findings(out, findings, target if is_file(target) else "")
+    if written is not None:
+        err.print(f"wrote {written} (certain fixes only; the rest are listed above)")
+    if any(f.severity == Severity.ERROR for f in findings):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _finding_json(finding: Any) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "severity": str(finding.severity),
+        "path": finding.path,
+        "line": finding.line,
+        "message": finding.message,
+        "fix": finding.fix,
+    }
+
+
+@app.command()
+def check(
+    target: Target,
+    base_url: Annotated[str | None, typer.Option(help="The API's base URL.")] = None,
+) -> None:
+    """Probe the API live: one page per resource, and what it held."""
+    from restsync.check import check as probe_api
+
+    try:
+        loaded = load_target(target, {"base_url": base_url})
+        probes = probe_api(loaded.config, loaded.secrets)
+    except RestsyncError as exc:
+        raise _fail(exc, False) from None
+    render_probes(out, probes)
+    if not all(p.ok for p in probes):
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from typing import Any
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.schema.exceptions import UnboundColumnException
 from dlt.extract import DltSource
 from requests.exceptions import HTTPError
 
@@ -92,6 +93,9 @@ def sync(
         else:
             pipeline.run(source)
     except Exception as exc:
+        if any(isinstance(c, UnboundColumnException) for c in _causes(exc)):
+            # the extracted package carries the wrong hints and would fail the next run too
+            pipeline.drop_pending_packages()
         raise explain_failure(exc, source.name, secrets or []) from exc
     seconds = time.perf_counter() - started
     normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
@@ -142,9 +146,11 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
     step = next((str(c.step) for c in causes if hasattr(c, "step")), None)
     names = (getattr(c, a, None) for c in causes for a in ("resource_name", "pipe_name"))
     resource = next((str(n) for n in names if n), None)
+    root = _most_specific(causes)
+    if isinstance(root, UnboundColumnException):
+        resource = resource or root.table_name
     where = f"Sync of '{source}' failed" + (f" in {step}" if step else "")
     where += f", resource '{resource}'" if resource else ""
-    root = _most_specific(causes)
     if isinstance(root, CredentialsError):
         what = f"{root}. Nothing was loaded by this run."
     elif isinstance(root, ApiError):
@@ -159,6 +165,14 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
         )
     elif isinstance(root, RestsyncError):
         what = str(root)
+    elif isinstance(root, UnboundColumnException):
+        columns = ", ".join(str(c.get("name")) for c in root.columns)
+        what = (
+            f"table '{root.table_name}' got no value for {columns}, which the config marks as a"
+            " key or non-nullable: its records do not have that field. Set the resource's"
+            " primary_key to a field its records carry (`restsync check` lists them). Nothing"
+            " was loaded by this run, and its extracted data was dropped."
+        )
     elif isinstance(root, ConfigFieldMissingException):
         what = (
             f"a setting is missing: {root}. Set it as an environment variable or in"
@@ -179,7 +193,7 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
 
 
 def _most_specific(causes: list[BaseException]) -> BaseException:
-    for kind in (RestsyncError, HTTPError, ConfigFieldMissingException):
+    for kind in (RestsyncError, HTTPError, UnboundColumnException, ConfigFieldMissingException):
         for cause in causes:
             if isinstance(cause, kind):
                 return cause

@@ -12,6 +12,7 @@ What the seeds write and what it becomes:
 | offset / page_number with no total     | paginators that stop on the first short page          |
 | literal param filling `{placeholder}`  | the value put into the path (e.g. `{workspace}`)      |
 | no paginator anywhere                  | `single_page` (dlt would guess one, sometimes wrongly) |
+| a `data_selector` that misses          | an error naming where the list is (dlt: zero rows)     |
 
 Anything else that is not a dlt key is a `ConfigError` naming the resource and the key.
 """
@@ -26,9 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from dlt.common.exceptions import DltException
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import typing as dlt_typing
+from dlt.sources.rest_api.config_setup import create_paginator
 
 from restsync.errors import ConfigError
+from restsync.http.guard import SelectorGuard
 from restsync.http.paginators import ShortPageOffsetPaginator, ShortPagePageNumberPaginator
 from restsync.http.retry import ERROR_HANDLER_KEYS, RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER
@@ -67,8 +72,11 @@ def placeholders(text: str) -> list[str]:
     return PLACEHOLDER.findall(text)
 
 
-def translate(config: Mapping[str, Any]) -> Translation:
-    """Turn a seed-format config into a dlt `RESTAPIConfig`, or say precisely what is wrong."""
+def translate(config: Mapping[str, Any], *, strict: bool = True) -> Translation:
+    """Turn a seed-format config into a dlt `RESTAPIConfig`, or say precisely what is wrong.
+
+    `strict=False` lets unfilled placeholders through, for a probe that reports them.
+    """
     if not isinstance(config, Mapping):
         raise ConfigError(f"a config must be a mapping, got {type(config).__name__}")
     _check_keys(config, TOP_KEYS, "")
@@ -102,7 +110,8 @@ def translate(config: Mapping[str, Any]) -> Translation:
         if policy is not None:
             policies[name] = policy
         _translate_endpoint(endpoint, name, client_has_paginator, notes)
-        _check_placeholders(endpoint, name)
+        if strict:
+            _check_placeholders(endpoint, name)
         resources.append({**resource, "endpoint": endpoint})
 
     dlt_config: dict[str, Any] = {"client": client, "resources": resources}
@@ -190,10 +199,15 @@ def _translate_endpoint(
         endpoint["auth"] = _translate_auth(endpoint["auth"], f"{name}.endpoint.auth", notes)
     paginator = endpoint.get("paginator")
     if paginator is None and not client_has_paginator:
-        endpoint["paginator"] = SINGLE_PAGE
+        paginator = SINGLE_PAGE
         notes.append(f"{name}: no paginator given, reading a single page (no guessing)")
     elif isinstance(paginator, Mapping):
-        endpoint["paginator"] = _translate_paginator(dict(paginator), params, name, notes)
+        paginator = _translate_paginator(dict(paginator), params, name, notes)
+    selector = endpoint.get("data_selector")
+    if paginator is not None and isinstance(selector, str):
+        paginator = SelectorGuard(_paginator_instance(paginator, name), selector, name)
+    if paginator is not None:
+        endpoint["paginator"] = paginator
     endpoint["path"] = _fill_literal_placeholders(str(endpoint.get("path", "")), params, name)
     if params:
         endpoint["params"] = params
@@ -219,6 +233,18 @@ def _translate_paginator(
         notes.append(f"{where}: no total in the responses, stops on the first short page")
         return _short_page_paginator(kind, paginator, name)
     return paginator
+
+
+def _paginator_instance(paginator: Any, name: str) -> BasePaginator:
+    try:
+        made = create_paginator(paginator)
+    except (TypeError, ValueError, DltException) as exc:
+        raise ConfigError(
+            f"invalid paginator: {exc}", resource=name, key="endpoint.paginator"
+        ) from exc
+    if made is None:
+        raise ConfigError("invalid paginator", resource=name, key="endpoint.paginator")
+    return made
 
 
 def _short_page_paginator(kind: str, paginator: dict[str, Any], name: str) -> Any:

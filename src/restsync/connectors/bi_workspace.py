@@ -98,7 +98,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
         "resource_defaults": {
             "write_disposition": "merge",
             "params": {"workspace": values["workspace"]},
-            "endpoint": {"error_handler": RETRY},
+            "endpoint": {"paginator": "single_page", "error_handler": RETRY},
         },
         "resources": [
             {

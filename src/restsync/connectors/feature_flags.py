@@ -38,7 +38,11 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
         },
         "resource_defaults": {
             "write_disposition": "merge",
-            "endpoint": {"data_selector": "data", "error_handler": RETRY},
+            "endpoint": {
+                "data_selector": "data",
+                "paginator": "single_page",
+                "error_handler": RETRY,
+            },
         },
         "resources": [
             {

@@ -71,7 +71,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
         },
         "resource_defaults": {
             "write_disposition": "merge",
-            "endpoint": {"error_handler": RETRY},
+            "endpoint": {"paginator": "single_page", "error_handler": RETRY},
         },
         "resources": [
             _listed("projects", "/v9/projects", "id", "projects"),

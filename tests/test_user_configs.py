@@ -1,0 +1,169 @@
+"""A user's own config files: `restsync lint`, `lint --fix`, `check` and `sync FILE`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from restsync.check import check
+from restsync.cli import app
+from restsync.emulators import Emulator, run_emulator
+from restsync.targets import load_target
+from tests.truth import query
+
+SEEDS = Path(__file__).parent / "config" / "seeds"
+
+
+def config_yaml(selector: str = "data", key: str = "organizationId") -> str:
+    """A small feature_flags config as a user would write it, secrets by reference."""
+    return yaml.safe_dump(
+        {
+            "client": {
+                "base_url": 'dlt.config["base_url"]',
+                "auth": {
+                    "type": "basic",
+                    "username": 'dlt.secrets["username"]',
+                    "password": 'dlt.secrets["password"]',
+                },
+            },
+            "resource_defaults": {
+                "write_disposition": "merge",
+                "endpoint": {"paginator": "single_page"},
+            },
+            "resources": [
+                {
+                    "name": "organizations",
+                    "primary_key": key,
+                    "endpoint": {"path": "/organizations", "data_selector": selector},
+                },
+                {
+                    "name": "products",
+                    "primary_key": "productId",
+                    "endpoint": {"path": "/products", "data_selector": "data"},
+                },
+            ],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with run_emulator("feature_flags") as emulator:
+        yield emulator
+
+
+@pytest.fixture()
+def env(emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    values = {
+        "SOURCES__FLAGS__USERNAME": emu.credentials["username"],
+        "SOURCES__FLAGS__PASSWORD": emu.credentials["password"],
+        "SOURCES__FLAGS__BASE_URL": emu.base_url,
+        "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "user.duckdb"),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def test_lint_a_seed_reports_rule_ids_and_exits_1(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["lint", str(SEEDS / "seed_000.py"), "--format", "json"])
+    assert result.exit_code == 1
+    findings = json.loads(result.output)["findings"]
+    unresolved = [f for f in findings if f["rule"] == "RS201"]
+    assert {f["path"] for f in unresolved} == {
+        "resources[1].endpoint.path",
+        "resources[3].endpoint.path",
+        "resources[4].endpoint.path",
+    }
+    assert all(f["fix"] and f["line"] for f in unresolved)
+
+
+def test_lint_fix_writes_beside_and_never_over_the_original(tmp_path: Path) -> None:
+    seed = tmp_path / "seed_001.py"
+    shutil.copy(SEEDS / "seed_001.py", seed)
+    before = seed.read_text()
+    result = CliRunner().invoke(app, ["lint", str(seed), "--fix"])
+    assert "RS001" in result.output  # the `//` comment
+    assert seed.read_text() == before
+    fixed = tmp_path / "seed_001.fixed.py"
+    assert fixed.exists() and "// Additional resources" not in fixed.read_text()
+    again = CliRunner().invoke(app, ["lint", str(fixed)])
+    assert "RS001" not in again.output
+
+
+def test_sync_a_yaml_config_with_secret_references(
+    emu: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "flags.yaml"
+    path.write_text(config_yaml())
+    result = CliRunner().invoke(app, ["sync", str(path)])
+    assert result.exit_code == 0, result.output
+    loaded = query(
+        env["DESTINATION__DUCKDB__CREDENTIALS"], "SELECT COUNT(*) FROM flags.organizations"
+    )
+    assert loaded == [(len(emu.truth("organizations")),)]
+
+
+def test_a_missing_data_selector_match_is_an_error_not_zero_rows(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "flags.yaml"
+    path.write_text(config_yaml(selector="items"))
+    result = CliRunner().invoke(app, ["sync", str(path)])
+    assert result.exit_code == 1
+    assert "resource 'organizations'" in result.output
+    assert "data_selector 'items' found nothing" in result.output
+    assert "holds a list at 'data'" in result.output
+
+
+def test_a_key_the_records_lack_is_explained_and_the_next_run_is_not_poisoned(
+    emu: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "flags.yaml"
+    path.write_text(config_yaml(key="id"))
+    result = CliRunner().invoke(app, ["sync", str(path)])
+    assert result.exit_code == 1
+    assert "got no value for id" in result.output and "primary_key" in result.output
+    path.write_text(config_yaml())  # the user fixes the key; the failed run left nothing behind
+    result = CliRunner().invoke(app, ["sync", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_check_reports_selector_key_and_placeholders(emu: Emulator, env: dict[str, str]) -> None:
+    overrides = {"base_url": emu.base_url, **emu.credentials}
+    target = load_target(str(SEEDS / "seed_000.py"), overrides)
+    target.config["resources"][0]["endpoint"]["data_selector"] = "items"
+    target.config["resources"][1]["endpoint"]["params"] = {
+        "organizationId": {"type": "resolve", "resource": "organizations", "field": "id"}
+    }
+    probes = {p.resource: p for p in check(target.config)}
+    organizations = probes["organizations"]
+    assert organizations.selector_matched is False and organizations.list_at == "data"
+    products = probes["products"]
+    assert products.selector_matched and products.records == len(emu.truth("products"))
+    assert products.key_missing == ("id",) and "productId" in products.fields
+    assert not products.ok
+    assert probes["tags"].status.startswith("placeholder {productId} unfilled")
+    assert probes["organization_members"].status.startswith("skipped: no parent record")
+
+
+def test_check_names_wrong_credentials(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__FEATURE_FLAGS__USERNAME", "nobody")
+    monkeypatch.setenv("SOURCES__FEATURE_FLAGS__PASSWORD", "wrong")
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(app, ["check", "feature_flags", "--base-url", emu.base_url])
+    assert result.exit_code == 1
+    assert "credentials rejected (401)" in result.output
+
+
+def test_check_a_built_in_connector_is_all_green(emu: Emulator) -> None:
+    overrides = {"base_url": emu.base_url, **emu.credentials}
+    probes = check(load_target("feature_flags", overrides).config)
+    assert all(p.ok for p in probes), [(p.resource, p.status) for p in probes]
+    assert probes[1].placeholders  # members: filled from the first organization
