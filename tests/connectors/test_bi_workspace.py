@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,3 +132,59 @@ def test_scale_100_equals_truth(tmp_path: Path) -> None:
     with run_emulator(CONNECTOR, EmulatorOptions(scale=100)) as emulator:
         run(emulator, tmp_path)
         assert_equals_truth(emulator, tmp_path)
+
+
+def _add_run(
+    emulator: Emulator, resource: str, params: tuple[str, ...], token: str, at: str
+) -> None:
+    template = copy.deepcopy(emulator.truth(resource)[0].record)
+    template.update(token=token, created_at=at, completed_at=at, state="succeeded")
+    emulator.store.add(resource, template, params)
+
+
+def test_incremental_runs_read_only_what_is_new_or_was_open(tmp_path: Path) -> None:
+    with run_emulator(CONNECTOR) as emulator:
+        run(emulator, tmp_path)
+        open_runs = [s for s in emulator.truth("report_runs") if s.record["completed_at"] is None]
+        assert open_runs, "the emulator has running runs to re-read"
+        report = emulator.truth("report_runs")[0].params["report_token"]
+        dataset = emulator.truth("datasets_runs")[0].params["dataset_token"]
+        for n in range(3):
+            at = f"2030-01-01T00:00:0{n}.000Z"
+            _add_run(emulator, "report_runs", (report,), f"newrun{n}", at)
+            query_run = {**copy.deepcopy(emulator.truth("query_runs")[0].record), "id": f"q{n}",
+                         "token": f"newq{n}"}  # fmt: skip
+            emulator.store.put("query_runs", [query_run], (report, f"newrun{n}"))
+        _add_run(emulator, "datasets_runs", (dataset,), "newdsrun", "2030-01-01T00:00:00.000Z")
+        finished = open_runs[0]
+        emulator.store.update(
+            "report_runs",
+            {"token": finished.record["token"]},
+            {"completed_at": "2029-12-31T23:59:59.000Z", "state": "succeeded"},
+        )
+        emulator.requests.clear()
+
+        run(emulator, tmp_path)
+
+        runs = emulator.requests.select(resource="report_runs", outcome=Outcome.SERVED)
+        assert len(runs) == len(emulator.store.keys("report_runs"))  # page 1 per report only
+        assert {r.query["page"] for r in runs} == {"1"}
+        fetched = Counter(
+            r.path.split("/runs/")[1].split("/")[0]
+            for r in emulator.requests.select(resource="query_runs", outcome=Outcome.SERVED)
+        )
+        expected = {f"newrun{n}" for n in range(3)} | {s.record["token"] for s in open_runs}
+        assert set(fetched) == expected and set(fetched.values()) == {1}
+        datasets_runs = emulator.requests.select(resource="datasets_runs", outcome=Outcome.SERVED)
+        assert len(datasets_runs) == len(emulator.store.keys("datasets_runs"))
+        assert_equals_truth(emulator, tmp_path)
+
+
+def test_full_refresh_reads_all_runs_again(emu: Emulator, tmp_path: Path) -> None:
+    run(emu, tmp_path)
+    emu.requests.clear()
+    run(emu, tmp_path, full_refresh=True)
+    per_url = Counter(tuple(s.params.items()) for s in emu.truth("report_runs"))
+    pages = sum(n // PAGE + 1 for n in per_url.values())
+    pages += len(emu.store.keys("report_runs")) - len(per_url)
+    assert emu.requests.count(resource="report_runs", outcome=Outcome.SERVED) == pages

@@ -9,7 +9,8 @@ each child names its parent with `resolve` params and keeps the parent's token a
 `query_runs` and `charts` need two ancestors' tokens, so the middle resource (`report_runs`,
 `queries`) passes the report's token down; `reports_subscriptions` has no key in its records
 and is keyed on the report's token plus `email`; page numbers from 1 on the three paged
-endpoints, 20 a page, stopping on a short page; no paginator guessed anywhere else.
+endpoints, 20 a page, stopping on a short page; no paginator guessed anywhere else. Runs are
+read incrementally per report (and per dataset) by `created_at` (see `restsync.history`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from restsync.connectors.base import Connector
+from restsync.history import History, HistorySpec
+from restsync.http.paginators import ShortPagePageNumberPaginator
 
 RETRY = {"retry_on_status_codes": [429, 500, 502, 503, 504], "max_retries": 3, "backoff_factor": 2}
 PAGE_SIZE = 20
@@ -50,17 +53,39 @@ def _child(
         placeholder: {"type": "resolve", "resource": parent, "field": field}
         for placeholder, (parent, field) in parents.items()
     }
-    if options.get("paged"):
+    history: History | None = options.get("history")
+    if history is not None:
+        pages = ShortPagePageNumberPaginator(page_param="page", base_page=1, page_size=PAGE_SIZE)
+        resource["endpoint"]["paginator"] = history.paginator(pages)
+    elif options.get("paged"):
         resource["endpoint"]["paginator"] = dict(PAGES)
     resource["columns"] = {
         **{field: {"data_type": "json"} for field in options.get("json", ())},
         **options.get("columns", {}),
     }
+    steps: list[dict[str, Any]] = []
     if keep := options.get("keep"):
         parent = next(iter(parents.values()))[0]
         resource["include_from_parent"] = list(keep)
-        resource["processing_steps"] = [{"map": _renamer(parent, keep)}]
+        steps.append({"map": _renamer(parent, keep)})
+    if history is not None:
+        steps += [{"filter": history.keep}, {"map": history.observe}]
+    if steps:
+        resource["processing_steps"] = steps
     return resource
+
+
+def _runs(resource: str, parent: str, parent_column: str) -> History:
+    """Runs are append-only history, newest first: read each parent's only up to known runs."""
+    spec = HistorySpec(
+        resource=resource,
+        cursor="created_at",
+        key="token",
+        parent_column=parent_column,
+        parent_in_url=rf"/{parent}/([^/?]+)/runs(?:$|\?)",
+        open_field="completed_at",  # a run without it is still going and may change
+    )
+    return History(spec)
 
 
 def _renamer(parent: str, keep: Mapping[str, str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -84,7 +109,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
     query = {"report_token": ("queries", "report_token"), "query_token": ("queries", "token")}
     of_report = {"keep": {"token": "report_token"}}
     of_dataset = {"keep": {"token": "dataset_token"}}
-    runs = {"paged": True, "json": ["parameters"]}
+    runs = {"json": ["parameters"]}
     schedule = {"columns": {"next_scheduled_run": {"data_type": "timestamp"}}}
     return {
         "client": {
@@ -135,7 +160,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
                 "/reports/{report_token}/runs",
                 "report_runs",
                 report,
-                {**of_report, **runs},
+                {**of_report, **runs, "history": _runs("report_runs", "reports", "report_token")},
             ),
             _child("queries", "/reports/{report_token}/queries", "queries", report, of_report),
             _child(
@@ -169,7 +194,11 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
                 "/datasets/{dataset_token}/runs",
                 "report_runs",
                 dataset,
-                {**of_dataset, **runs},
+                {
+                    **of_dataset,
+                    **runs,
+                    "history": _runs("datasets_runs", "datasets", "dataset_token"),
+                },
             ),
             _child(
                 "field_descriptions",
