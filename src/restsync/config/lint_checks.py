@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, get_args
 from urllib.parse import urlparse
 
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.helpers.rest_client.utils import join_url
 from dlt.sources.rest_api import typing as dlt_typing
 
@@ -67,11 +68,12 @@ def check_paginators(view: ConfigView) -> Iterator[Finding]:
                 yield _bad_type(at, paginator)
         elif isinstance(paginator, Mapping):
             yield from _paginator(paginator, at)
-        elif paginator is not None:
+        elif paginator is not None and not isinstance(paginator, BasePaginator):
             yield finding(
                 "RS103",
                 at,
-                f"must be a paginator type or a mapping, got {type(paginator).__name__}.",
+                f"must be a paginator type, a mapping or a paginator instance, got"
+                f" {type(paginator).__name__}.",
                 "write e.g. `{type: offset, limit: 100}` or `single_page`.",
             )
     if view.client.get("paginator") is not None:
