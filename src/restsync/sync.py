@@ -165,6 +165,12 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
         )
     elif isinstance(root, RestsyncError):
         what = str(root)
+    elif "Ambiguous reference to catalog or schema" in str(root):
+        what = (
+            f"{root}. DuckDB cannot tell the database file from the dataset when both have the"
+            " same name: name the file differently (e.g. DESTINATION__DUCKDB__CREDENTIALS="
+            "my_data.duckdb) or pass --dataset."
+        )
     elif isinstance(root, UnboundColumnException):
         columns = ", ".join(str(c.get("name")) for c in root.columns)
         what = (
