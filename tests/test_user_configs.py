@@ -88,8 +88,9 @@ def test_lint_fix_writes_beside_and_never_over_the_original(tmp_path: Path) -> N
     seed = tmp_path / "seed_001.py"
     shutil.copy(SEEDS / "seed_001.py", seed)
     before = seed.read_text()
+    assert "RS001" in CliRunner().invoke(app, ["lint", str(seed)]).output  # the `//` comment
     result = CliRunner().invoke(app, ["lint", str(seed), "--fix"])
-    assert "RS001" in result.output  # the `//` comment
+    assert "RS001" not in result.output  # fixed, so no longer listed; the rest are
     assert seed.read_text() == before
     fixed = tmp_path / "seed_001.fixed.py"
     assert fixed.exists() and "// Additional resources" not in fixed.read_text()

@@ -118,16 +118,18 @@ def lint(
             name, config, _ = unresolved_config(target)
             findings = lint_config(config, source_name=name)
         written = None
-        if fix and is_file(target):
-            written = write_fixed(fix_config(load_config(target)))
+        if fix and is_file(target) and findings:
+            result = fix_config(load_config(target))
+            written = write_fixed(result)
+            findings = list(result.unfixed)  # what is left for a human after the certain fixes
     except RestsyncError as exc:
         raise _fail(exc, False) from None
     if output == "json":
         out.print_json(data={"findings": [_finding_json(f) for f in findings]})
     else:
-        render_findings(out, findings, target if is_file(target) else "")
+        render_findings(out, findings, str(written or target) if is_file(target) else "")
     if written is not None:
-        err.print(f"wrote {written} (certain fixes only; the rest are listed above)")
+        err.print(f"wrote {written} with the certain fixes; the findings above are left to you")
     if any(f.severity == Severity.ERROR for f in findings):
         raise typer.Exit(EXIT_FAILED)
 
