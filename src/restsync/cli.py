@@ -13,9 +13,10 @@ from rich.table import Table
 from restsync import connectors
 from restsync.config.loader import load_config
 from restsync.errors import CredentialsError, RestsyncError
+from restsync.http.budget import RateLimit
 from restsync.render import render_findings, render_probes
-from restsync.source import SourceOptions, build_source
-from restsync.sync import SyncOptions, SyncResult, sync_connector
+from restsync.source import build_source
+from restsync.sync import DEFAULT_CONCURRENCY, SyncOptions, SyncResult, sync_connector
 from restsync.sync import sync as run_sync
 from restsync.targets import is_file, load_target, unresolved_config
 
@@ -78,6 +79,13 @@ def sync(
     full_refresh: Annotated[
         bool, typer.Option(help="Drop this source's tables and state, start over.")
     ] = False,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Child requests in flight (1: one parent at a time).")
+    ] = DEFAULT_CONCURRENCY,
+    rate_limit: Annotated[
+        float | None, typer.Option(help="Requests per second to the API host, all workers.")
+    ] = None,
+    burst: Annotated[int, typer.Option(min=1, help="Requests allowed at once.")] = 1,
     debug: Debug = False,
 ) -> None:
     """Sync a connector or a config file into a destination (DuckDB by default)."""
@@ -87,10 +95,12 @@ def sync(
         dataset_name=dataset,
         resources=tuple(r.strip() for r in resources.split(",") if r.strip()) if resources else (),
         full_refresh=full_refresh,
+        concurrency=concurrency,
+        rate_limit=RateLimit(rate_limit, burst) if rate_limit else None,
     )
     try:
         loaded = load_target(target, {"base_url": base_url})
-        source = build_source(loaded.config, SourceOptions(name=loaded.name))
+        source = build_source(loaded.config, options.source_options(loaded.name))
         result = run_sync(source, options, secrets=list(loaded.secrets))
     except RestsyncError as exc:
         raise _fail(exc, debug) from None

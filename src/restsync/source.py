@@ -12,12 +12,14 @@ from dlt.sources.rest_api import rest_api_source
 
 from restsync.config.dialect import Translation, translate
 from restsync.errors import ConfigError
+from restsync.http.budget import RateLimit
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
 
 __all__ = ["SourceOptions", "build_source", "default_retry_policy"]
 
 DEFAULT_SOURCE_NAME = "rest_api"
+DEFAULT_CONCURRENCY = 16
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,9 @@ class SourceOptions:
     name: str = DEFAULT_SOURCE_NAME
     timeout: float = DEFAULT_TIMEOUT
     max_retry_delay: float | None = None
-    parallelized: bool = False
+    parallelized: bool = False  # top-level resources side by side (dlt's source flag)
+    concurrency: int = DEFAULT_CONCURRENCY  # child requests in flight; 1 = one parent at a time
+    rate_limit: RateLimit | None = None  # the host's budget, shared by every worker
 
 
 def _runtime() -> Any:
@@ -54,6 +58,8 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     session = make_session(translation, options)
     dlt_config = dict(translation.config)
     dlt_config["client"] = {**dlt_config["client"], "session": session}
+    if options.concurrency > 1:
+        dlt_config["resources"] = [_fan_out(r) for r in dlt_config["resources"]]
     try:
         source = rest_api_source(
             dlt_config,  # type: ignore[arg-type]
@@ -63,6 +69,20 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     except (DltException, ValueError, TypeError) as exc:
         raise ConfigError(f"dlt rejected the translated config: {exc}") from exc
     return source
+
+
+def _fan_out(resource: dict[str, Any]) -> dict[str, Any]:
+    """Children fetch their parents' pages concurrently (dlt's `parallelized` transformers)."""
+    if "parallelized" in resource or not _is_child(resource):
+        return resource
+    return {**resource, "parallelized": True}
+
+
+def _is_child(resource: Mapping[str, Any]) -> bool:
+    endpoint = resource.get("endpoint") or {}
+    params = endpoint.get("params") or {}
+    resolved = any(isinstance(v, Mapping) and v.get("type") == "resolve" for v in params.values())
+    return resolved or "{resources." in str(endpoint.get("path", ""))
 
 
 def make_session(translation: Translation, options: SourceOptions) -> RetryingSession:
@@ -77,7 +97,13 @@ def make_session(translation: Translation, options: SourceOptions) -> RetryingSe
     cap = min(caps)
     default = _capped(translation.default_policy or default_retry_policy(), cap)
     policies = {name: _capped(p, cap) for name, p in translation.policies.items()}
-    return RetryingSession(policies, default, timeout=options.timeout)
+    return RetryingSession(
+        policies,
+        default,
+        timeout=options.timeout,
+        rate_limit=options.rate_limit,
+        pool_size=options.concurrency,
+    )
 
 
 def _capped(policy: RetryPolicy, cap: float) -> RetryPolicy:

@@ -188,3 +188,15 @@ def test_full_refresh_reads_all_runs_again(emu: Emulator, tmp_path: Path) -> Non
     pages = sum(n // PAGE + 1 for n in per_url.values())
     pages += len(emu.store.keys("report_runs")) - len(per_url)
     assert emu.requests.count(resource="report_runs", outcome=Outcome.SERVED) == pages
+
+
+@pytest.mark.parametrize("concurrency", [1, 8, 32])
+def test_equals_truth_at_any_concurrency_with_faults(
+    concurrency: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_RETRY_DELAY", "0.1")
+    faults = Faults(fail_rate=0.15, drop_rate=0.05, latency_ms=5, seed=concurrency)
+    with run_emulator(CONNECTOR, EmulatorOptions(scale=2, faults=faults)) as emulator:
+        run(emulator, tmp_path, concurrency=concurrency)
+        assert emulator.requests.count(outcome=Outcome.FAILED) > 0
+        assert_equals_truth(emulator, tmp_path)

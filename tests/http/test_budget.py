@@ -94,3 +94,29 @@ def test_limits_are_validated() -> None:
         RateLimit(0)
     with pytest.raises(ValueError):
         RateLimit(1, burst=0)
+
+
+def test_a_429_halves_the_rate_it_was_granted_and_it_recovers() -> None:
+    fake = FakeTime()
+    budget = RateBudget(None, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(100):  # 100 requests in 1 s: 100 req/s granted
+        budget.acquire()
+        fake.now += 0.01
+    budget.throttle()
+    assert budget.limit is not None and budget.limit.rate == pytest.approx(70, rel=0.05)
+    throttled = budget.limit.rate
+    fake.now += 2.0  # a quiet spell
+    budget.acquire()
+    assert budget.limit.rate > throttled
+
+
+def test_a_configured_limit_is_the_ceiling_of_recovery() -> None:
+    fake = FakeTime()
+    budget = RateBudget(RateLimit(10.0, 2), clock=fake.clock, sleep=fake.sleep)
+    for _ in range(20):
+        budget.acquire()
+    budget.throttle()
+    for _ in range(30):
+        fake.now += 2.0
+        budget.acquire()
+    assert budget.limit == RateLimit(10.0, 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -22,6 +23,13 @@ RESET_HEADERS = ("X-RateLimit-Reset", "X-Rate-Limit-Reset", "RateLimit-Reset")
 # a reset value above this is an epoch timestamp, below it a number of seconds from now
 EPOCH_THRESHOLD = 1_000_000_000
 MAX_PAUSE_S = 300.0
+RECENT_GRANTS = 4096
+RECENT_WINDOW_S = 2.0
+MIN_SPAN_S = 0.1
+DECREASE = 0.7
+MIN_RATE = 0.5
+RECOVERY = 1.2
+RECOVERY_S = 1.0
 TOKEN_EPSILON = 1e-9
 
 
@@ -52,6 +60,9 @@ class RateBudget:
         self._tokens = float(limit.burst) if limit else 0.0
         self._stamp = clock()
         self._paused_until = 0.0
+        self._granted: deque[float] = deque(maxlen=RECENT_GRANTS)
+        self._last_throttle = float("-inf")
+        self.configured = limit
         self.waited_s = 0.0
 
     def acquire(self) -> None:
@@ -63,12 +74,42 @@ class RateBudget:
                 if wait <= 0:
                     wait = self._take(now)
                     if wait <= 0:
+                        self._granted.append(now)
                         return
                 self.waited_s += wait
             self._sleep(wait)
 
+    def throttle(self) -> None:
+        """The API answered 429: slow the host to half the rate it was just granted.
+
+        Whether or not a limit was configured, a 429 says the real one is lower; halving the
+        recent rate (and recovering by `RECOVERY` for every quiet `RECOVERY_S`) keeps a crowd of
+        workers from bursting into the limit again after every pause.
+        """
+        with self._lock:
+            now = self._clock()
+            recent = [t for t in self._granted if now - t <= RECENT_WINDOW_S]
+            span = max(MIN_SPAN_S, now - recent[0]) if recent else RECENT_WINDOW_S
+            observed = len(recent) / span
+            current = self.limit.rate if self.limit else observed
+            rate = max(MIN_RATE, min(current, observed or current) * DECREASE)
+            self.limit = RateLimit(rate, 1)
+            self._tokens = 0.0
+            self._last_throttle = now
+
+    def _recover(self, now: float) -> None:
+        """Additive-increase side: a quiet spell after throttling raises the rate again."""
+        if self.limit is None or now - self._last_throttle < RECOVERY_S:
+            return
+        ceiling = self.configured.rate if self.configured else float("inf")
+        if self.limit.rate < ceiling:
+            burst = self.configured.burst if self.configured else 1
+            self.limit = RateLimit(min(ceiling, self.limit.rate * RECOVERY), burst)
+            self._last_throttle = now  # one step per quiet spell
+
     def _take(self, now: float) -> float:
         """Take a token if one is free (0.0), else the seconds until one is."""
+        self._recover(now)
         if self.limit is None:
             return 0.0
         self._tokens = min(

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from dlt.sources.helpers.requests import Session
 from dlt.sources.helpers.rest_client.redaction import sanitize_url
 from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
 from requests.exceptions import ConnectionError as RequestsConnectionError
 
@@ -32,6 +33,7 @@ log = logging.getLogger("restsync.http")
 
 ENDPOINT_HEADER = "X-Restsync-Endpoint"
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_POOL_SIZE = 16
 CREDENTIAL_STATUSES = frozenset({401, 403})
 TOO_MANY_REQUESTS = 429
 TRANSIENT_EXCEPTIONS = (RequestsConnectionError, Timeout, ChunkedEncodingError)
@@ -55,10 +57,15 @@ class RetryingSession(Session):
         *,
         timeout: float = DEFAULT_TIMEOUT,
         rate_limit: RateLimit | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(timeout=timeout, raise_for_status=False)
+        # one kept-alive connection per worker: requests' default pool (10) would reconnect
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=max(pool_size, 1))
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
         self.policies: dict[str, RetryPolicy] = dict(policies or {})
         self.default_policy = default_policy or RetryPolicy()
         self.rate_limit = rate_limit
@@ -121,6 +128,7 @@ class RetryingSession(Session):
                     return response
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
             if wait.host_wide:
+                budget.throttle()  # the real limit is lower than what was just granted
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
             else:
                 self._sleep(wait.seconds)
