@@ -36,12 +36,14 @@ from urllib.parse import parse_qsl
 
 from restsync.emulators.faults import FaultPlan, Faults, Quota, TokenBucket, Verdict
 from restsync.emulators.log import LoggedRequest, Outcome, RequestLog
-from restsync.emulators.paging import BadRequest, apply_filters, paginate, render
+from restsync.emulators.paging import BadRequest, filtered_page, render
 from restsync.emulators.spec import PLACEHOLDER, ApiSpec, Auth, BasicAuth, EndpointSpec
 from restsync.emulators.spec import SingleObject as _SingleObject
 from restsync.emulators.store import Store
 
-__all__ = ["EmulatorApp", "Reply", "Request"]
+__all__ = ["STATS_PATH", "EmulatorApp", "Reply", "Request"]
+
+STATS_PATH = "/__emulator__/stats"  # GET; `?clear=1` also empties the log
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -186,6 +188,9 @@ class EmulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        if scope["path"] == STATS_PATH:  # for benchmarks: the request log of another process
+            await _send_reply(self._stats(scope["query_string"] == b"clear=1"), send)
+            return
         state = self._state
         if state.faults.latency_ms > 0:
             await asyncio.sleep(state.faults.latency_ms / MS_PER_S)
@@ -201,6 +206,25 @@ class EmulatorApp:
         )
         reply = self.handle(request, state)
         await _send_reply(reply, send)
+
+    def _stats(self, clear: bool) -> Reply:
+        """Counts of the request log by status, outcome and resource (unauthenticated)."""
+        entries = self._log.entries()
+        if clear:
+            self._log.clear()
+        counts: dict[str, dict[str, int]] = {"status": {}, "outcome": {}, "resource": {}}
+        for entry in entries:
+            for kind, value in (
+                ("status", entry.status),
+                ("outcome", entry.outcome),
+                ("resource", entry.resource),
+            ):
+                bucket = counts[kind]
+                bucket[str(value)] = bucket.get(str(value), 0) + 1
+        first = min((e.at for e in entries), default=0.0)
+        last = max((e.at for e in entries), default=0.0)
+        body = {"requests": len(entries), "seconds": last - first, **counts}
+        return Reply(200, _json(body), Outcome.SERVED, None)
 
     def handle(self, request: Request, state: _FaultState | None = None) -> Reply:
         """Run the pipeline for one request and log it; the reply is sent by the caller."""
@@ -279,9 +303,7 @@ class EmulatorApp:
             if records is None:
                 return _error(404, f"no such {resource} parent: {key}", Outcome.NOT_FOUND, resource)
             try:
-                page = paginate(
-                    apply_filters(records, endpoint.filters, query), endpoint.paging, query
-                )
+                page = filtered_page(records, endpoint.filters, endpoint.paging, query)
             except BadRequest as exc:
                 return _error(400, str(exc), Outcome.BAD_REQUEST, resource)
             if isinstance(endpoint.envelope, _SingleObject) and not page.records:
