@@ -1,0 +1,235 @@
+"""restsync against plain dlt on the same emulated APIs, in one run: fan-out, rate limit, volume.
+
+Run:  .venv/bin/python benchmarks/bench.py [fanout] [ratelimit] [volume] [--quick]
+Prints a table and writes benchmarks/results/bench.json. The emulator runs in its own process
+(`restsync emulate`) so that server and client do not share a GIL; each variant runs in its own
+process too, so its peak RSS is its own. `--quick` shrinks every workload (for a smoke run).
+
+- fanout: bi_workspace, ~2,000 child requests at 50 ms latency. restsync at its defaults vs
+  plain dlt `rest_api_source` on the same (translated) config with its defaults (children one
+  parent at a time) and with every tuning it offers (`parallelized` children, 20 workers).
+- ratelimit: the same with the emulator limited to 50 requests/s; restsync told the limit.
+- volume: hosting deployments only (~200,000 records), no latency, end to end into DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+RESTSYNC = str(Path(sys.executable).parent / "restsync")
+STATS = "/__emulator__/stats"
+LATENCY_MS = 50
+FANOUT_SCALE, FANOUT_QUICK = 14, 2  # bi_workspace: ~140 child requests per scale unit
+RATE = 50
+VOLUME_SCALE, VOLUME_QUICK = 4000, 200  # hosting: 50 deployments per scale unit
+CONCURRENCY = 16
+DLT_TUNED_WORKERS = 20
+START_TIMEOUT_S = 120
+
+
+class Emulator:
+    """`restsync emulate` in a subprocess; its URL, and its request counts over HTTP."""
+
+    def __init__(self, api: str, *args: str) -> None:
+        command = [RESTSYNC, "emulate", api, "--port", "0", *args]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        self.base_url = ""
+        while time.monotonic() < deadline and not self.base_url:
+            match = re.search(r"(http://127\.0\.0\.1:\d+\S*)", self.process.stdout.readline())
+            if match:
+                self.base_url = match.group(1).rstrip("/")
+        host = re.match(r"http://[^/]+", self.base_url)
+        assert host, "the emulator printed no URL"
+        self.host = host.group(0)
+
+    def stats(self, clear: bool = False) -> dict[str, Any]:
+        """The emulator's request log, counted."""
+        url = f"{self.host}{STATS}" + ("?clear=1" if clear else "")
+        result: dict[str, Any] = requests.get(url, timeout=30).json()
+        return result
+
+    def close(self) -> None:
+        """Stop the server process."""
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def run_variant(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one sync in a fresh process; its seconds, rows and peak RSS."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--variant", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"variant {spec['label']} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def variant(spec: dict[str, Any]) -> None:
+    """Inside the variant's process: build the source restsync's or plain dlt's way, sync."""
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+
+    from restsync.config.dialect import translate
+    from restsync.connectors import get_connector
+    from restsync.emulators import get_api
+    from restsync.http.budget import RateLimit
+    from restsync.sync import SyncOptions, connector_source, sync
+
+    name = spec["api"]
+    values = {"base_url": spec["base_url"], **get_api(name).credentials, **spec["settings"]}
+    destination = dlt.destinations.duckdb(str(Path(spec["folder"]) / f"{spec['label']}.duckdb"))
+    started = time.perf_counter()
+    if spec["mode"] == "restsync":
+        rate = RateLimit(spec["rate"], 1) if spec.get("rate") else None
+        options = SyncOptions(destination=destination, full_refresh=True, rate_limit=rate)
+        source, _ = connector_source(name, values, options.source_options(name))
+        if spec.get("resources"):
+            source = source.with_resources(*spec["resources"])
+        result = sync(source, options)
+        rows = sum(result.loaded_rows.values())
+    else:  # plain dlt on the translated config: dlt's session, paging and extract pool
+        config = translate(get_connector(name).config(values)).config
+        if spec["mode"] == "dlt_tuned":
+            os.environ["EXTRACT__WORKERS"] = str(DLT_TUNED_WORKERS)
+            for item in config["resources"]:
+                params = item["endpoint"].get("params") or {}
+                if any(isinstance(v, dict) and v.get("type") == "resolve" for v in params.values()):
+                    item["parallelized"] = True
+        source = rest_api_source(config, name=name)  # type: ignore[arg-type]
+        if spec.get("resources"):
+            source = source.with_resources(*spec["resources"])
+        pipeline = dlt.pipeline(
+            f"plain_{spec['label']}", destination=destination, dataset_name=name
+        )
+        pipeline.run(source, refresh="drop_sources")
+        counts = pipeline.last_trace.last_normalize_info.row_counts  # type: ignore[union-attr]
+        rows = sum(n for t, n in counts.items() if not t.startswith("_dlt"))
+    seconds = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "rows": rows, "rss_mb": rss_mb}))
+
+
+def measure(emulator: Emulator, base: dict[str, Any], label: str, **extra: Any) -> dict[str, Any]:
+    """One variant against a running emulator, with the requests the emulator saw."""
+    emulator.stats(clear=True)
+    result = run_variant({**base, "label": label, **extra})
+    stats = emulator.stats(clear=True)
+    result.update(
+        requests=stats["requests"],
+        rate_limited=stats["status"].get("429", 0),
+        served_seconds=stats["seconds"],
+    )
+    return result
+
+
+def fanout(folder: str, quick: bool, rate: float | None = None) -> dict[str, Any]:
+    """bi_workspace fan-out: restsync vs plain dlt (default and tuned), and the latency bound."""
+    scale = FANOUT_QUICK if quick else FANOUT_SCALE
+    args = ["--scale", str(scale), "--latency-ms", str(LATENCY_MS)]
+    if rate:
+        args += ["--rate-limit", str(rate)]
+    emulator = Emulator("bi_workspace", *args)
+    base = {"api": "bi_workspace", "base_url": emulator.base_url, "folder": folder,
+            "settings": {"workspace": "acme"}}  # fmt: skip
+    try:
+        out = {"restsync": measure(emulator, base, "restsync", mode="restsync", rate=rate)}
+        if rate is None:
+            out["dlt_tuned"] = measure(emulator, base, "dlt_tuned", mode="dlt_tuned")
+            out["dlt_default"] = measure(emulator, base, "dlt_default", mode="dlt_default")
+    finally:
+        emulator.close()
+    requests_made = out["restsync"]["requests"]
+    out["bound_seconds"] = (
+        requests_made / rate if rate else requests_made * LATENCY_MS / 1000 / CONCURRENCY
+    )
+    return out
+
+
+def volume(folder: str, quick: bool) -> dict[str, Any]:
+    """hosting deployments end to end into DuckDB: records/s and peak RSS."""
+    scale = VOLUME_QUICK if quick else VOLUME_SCALE
+    emulator = Emulator("hosting", "--scale", str(scale))
+    base = {"api": "hosting", "base_url": emulator.base_url, "folder": folder, "settings": {},
+            "resources": ["deployments"]}  # fmt: skip
+    try:
+        out = {
+            "restsync": measure(emulator, base, "vol_restsync", mode="restsync"),
+            "dlt_default": measure(emulator, base, "vol_dlt", mode="dlt_default"),
+        }
+    finally:
+        emulator.close()
+    return out
+
+
+def report(results: dict[str, Any]) -> None:
+    """The table: seconds, rows, requests, 429s, RSS; ratios against plain dlt."""
+    print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} "
+          f"{platform.python_version()}")  # fmt: skip
+    for bench, runs in results.items():
+        bound = runs.get("bound_seconds")
+        print(f"\n{bench}" + (f"  (bound {bound:.1f} s)" if bound else ""))
+        print(f"  {'variant':<12}{'seconds':>9}{'rows':>9}{'requests':>10}{'429s':>6}"
+              f"{'req/s':>8}{'RSS MB':>8}{'rows/s':>10}")  # fmt: skip
+        for label, r in runs.items():
+            if not isinstance(r, dict):
+                continue
+            rps = r["requests"] / r["seconds"] if r["seconds"] else 0
+            print(f"  {label:<12}{r['seconds']:>9.1f}{r['rows']:>9}{r['requests']:>10}"
+                  f"{r['rate_limited']:>6}{rps:>8.1f}{r['rss_mb']:>8.0f}"
+                  f"{r['rows'] / r['seconds']:>10.0f}")  # fmt: skip
+        ours = runs["restsync"]["seconds"]
+        for label in ("dlt_default", "dlt_tuned"):
+            if label in runs:
+                print(f"  restsync is {runs[label]['seconds'] / ours:.2f}x faster than {label}")
+        if bound:
+            print(f"  restsync / bound = {ours / bound:.2f}")
+
+
+def main() -> None:
+    """Parse the benchmarks to run, run them, print and save the results."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("benchmarks", nargs="*", default=["fanout", "ratelimit", "volume"])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        variant(json.loads(args.variant))
+        return
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)  # dlt's pipeline folders and DuckDB files stay in the temp dir
+        if "fanout" in args.benchmarks:
+            results["fanout"] = fanout(folder, args.quick)
+        if "ratelimit" in args.benchmarks:
+            results["ratelimit"] = fanout(folder, args.quick, rate=RATE)
+        if "volume" in args.benchmarks:
+            results["volume"] = volume(folder, args.quick)
+    report(results)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
