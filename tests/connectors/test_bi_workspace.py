@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pytest
 
 from restsync.emulators import Emulator, EmulatorOptions, Faults, Outcome, run_emulator
-from restsync.sync import SyncOptions, SyncResult, sync_connector
+from restsync.sync import SyncResult
+from tests.connectors.support import sync_emulated
 from tests.truth import diff, query, table_rows, truth_rows
 
 CONNECTOR = "bi_workspace"
@@ -42,9 +42,7 @@ def emu() -> Iterator[Emulator]:
 
 
 def run(emulator: Emulator, folder: Path, **options: Any) -> SyncResult:
-    overrides = {"base_url": emulator.base_url, **emulator.credentials, **emulator.settings}
-    destination = dlt.destinations.duckdb(str(folder / "bi.duckdb"))
-    return sync_connector(CONNECTOR, overrides, SyncOptions(destination=destination, **options))
+    return sync_emulated(CONNECTOR, emulator, folder / "bi.duckdb", **options)
 
 
 def assert_equals_truth(emulator: Emulator, folder: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dlt
 import pytest
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from restsync.cli import app
 from restsync.emulators import Emulator, EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.sync import SyncOptions, SyncResult, sync_connector
+from tests.connectors.support import sync_emulated
 from tests.truth import diff, query, table_rows, truth_rows
 
 CONNECTOR = "feature_flags"
@@ -26,14 +28,8 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-def run(emu: Emulator, folder: Path, **options: object) -> SyncResult:
-    overrides = {"base_url": emu.base_url, **emu.credentials}
-    destination = dlt.destinations.duckdb(str(folder / "ff.duckdb"))
-    return sync_connector(
-        CONNECTOR,
-        overrides,
-        SyncOptions(destination=destination, **options),  # type: ignore[arg-type]
-    )
+def run(emu: Emulator, folder: Path, **options: Any) -> SyncResult:
+    return sync_emulated(CONNECTOR, emu, folder / "ff.duckdb", **options)
 
 
 def assert_equals_truth(emu: Emulator, database: Path) -> None:

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pytest
 from typer.testing import CliRunner
 
 from restsync.cli import app
 from restsync.emulators import Emulator, EmulatorOptions, Faults, Outcome, run_emulator
-from restsync.sync import SyncOptions, SyncResult, sync_connector
+from restsync.sync import SyncResult
+from tests.connectors.support import sync_emulated
 from tests.truth import diff, query, table_rows, truth_rows
 
 CONNECTOR = "hosting"
@@ -32,9 +32,7 @@ def emu() -> Iterator[Emulator]:
 
 
 def run(emulator: Emulator, folder: Path, **options: Any) -> SyncResult:
-    overrides = {"base_url": emulator.base_url, **emulator.credentials}
-    destination = dlt.destinations.duckdb(str(folder / "host.duckdb"))
-    return sync_connector(CONNECTOR, overrides, SyncOptions(destination=destination, **options))
+    return sync_emulated(CONNECTOR, emulator, folder / "host.duckdb", **options)
 
 
 def assert_equals_truth(emulator: Emulator, folder: Path) -> None:

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pytest
 
 from restsync.emulators import Emulator, EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.emulators.product_analytics import FIRST_SEEN_FIELD
 from restsync.errors import SyncError
-from restsync.sync import SyncOptions, SyncResult, sync_connector
+from restsync.sync import SyncResult
+from tests.connectors.support import sync_emulated
 from tests.truth import child_table_rows, child_truth, diff, query, table_rows, truth_rows
 
 CONNECTOR = "product_analytics"
@@ -28,9 +28,7 @@ def emu() -> Iterator[Emulator]:
 
 
 def run(emulator: Emulator, folder: Path, **options: Any) -> SyncResult:
-    overrides = {"base_url": emulator.base_url, **emulator.credentials}
-    destination = dlt.destinations.duckdb(str(folder / "pa.duckdb"))
-    return sync_connector(CONNECTOR, overrides, SyncOptions(destination=destination, **options))
+    return sync_emulated(CONNECTOR, emulator, folder / "pa.duckdb", **options)
 
 
 def assert_equals_truth(emulator: Emulator, folder: Path) -> None:

@@ -10,7 +10,7 @@ import dlt
 
 from restsync.errors import ConfigError
 
-__all__ = ["Connector", "resolve_values"]
+__all__ = ["Connector", "basic_client", "resolve_values"]
 
 BASE_URL = "base_url"
 
@@ -41,6 +41,16 @@ class Connector:
     def env_var(self, key: str) -> str:
         """The environment variable dlt reads this secret or setting from."""
         return f"SOURCES__{self.name.upper()}__{key.upper()}"
+
+
+def basic_client(
+    values: Mapping[str, str], username: str = "username", password: str = "password"
+) -> dict[str, Any]:
+    """The `client` block of a seed that uses HTTP Basic with two of the resolved values."""
+    return {
+        "base_url": values[BASE_URL],
+        "auth": {"type": "basic", "username": values[username], "password": values[password]},
+    }
 
 
 def resolve_values(connector: Connector, overrides: Mapping[str, str | None]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from restsync.connectors.base import Connector
+from restsync.connectors.base import Connector, basic_client
 from restsync.history import History, HistorySpec
 from restsync.http.paginators import ShortPagePageNumberPaginator
 
@@ -112,14 +112,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
     runs = {"json": ["parameters"]}
     schedule = {"columns": {"next_scheduled_run": {"data_type": "timestamp"}}}
     return {
-        "client": {
-            "base_url": values["base_url"],
-            "auth": {
-                "type": "basic",
-                "username": values["api_token"],
-                "password": values["api_secret"],
-            },
-        },
+        "client": basic_client(values, "api_token", "api_secret"),
         "resource_defaults": {
             "write_disposition": "merge",
             "params": {"workspace": values["workspace"]},

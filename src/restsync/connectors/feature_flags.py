@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from restsync.connectors.base import Connector
+from restsync.connectors.base import Connector, basic_client
 
 RETRY = {"retry_on_status_codes": [429, 500, 502, 503, 504], "max_retries": 3, "backoff_factor": 2}
 OBJECT = {"data_type": "json"}  # the seed types these fields as `object`: kept whole
@@ -28,14 +28,7 @@ def _parent(resource: str, field: str) -> dict[str, str]:
 def build(values: Mapping[str, str]) -> dict[str, Any]:
     """The seed-000 config, complete: keys, parents, column types and the retry policy."""
     return {
-        "client": {
-            "base_url": values["base_url"],
-            "auth": {
-                "type": "basic",
-                "username": values["username"],
-                "password": values["password"],
-            },
-        },
+        "client": basic_client(values),
         "resource_defaults": {
             "write_disposition": "merge",
             "endpoint": {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from restsync.connectors.base import Connector
+from restsync.connectors.base import Connector, basic_client
 
 PAGE_SIZE = 100
 RETRY = {"retry_on_status_codes": [429], "max_retries": 3, "backoff_factor": 2}
@@ -35,14 +35,7 @@ def _per_product(name: str) -> dict[str, Any]:
 def build(values: Mapping[str, str]) -> dict[str, Any]:
     """The seed-002 config, complete: parents, keys, page size, retry policy."""
     return {
-        "client": {
-            "base_url": values["base_url"],
-            "auth": {
-                "type": "basic",
-                "username": values["username"],
-                "password": values["password"],
-            },
-        },
+        "client": basic_client(values),
         "resource_defaults": {
             "write_disposition": "merge",
             "endpoint": {
