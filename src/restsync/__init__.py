@@ -8,6 +8,7 @@ from __future__ import annotations
 from restsync.errors import (
     ApiError,
     ConfigError,
+    ConfigSyntaxError,
     CredentialsError,
     RestsyncError,
     RetriesExhaustedError,
@@ -21,6 +22,7 @@ from restsync.sync import SyncOptions, SyncResult, connector_source, sync, sync_
 __all__ = [
     "ApiError",
     "ConfigError",
+    "ConfigSyntaxError",
     "CredentialsError",
     "RestsyncError",
     "RetriesExhaustedError",

@@ -3,6 +3,7 @@
 ```
 RestsyncError                      root: catch this to catch everything restsync raises
 ├── ConfigError                    fix the configuration (a key, a path, a placeholder)
+│   ├── ConfigSyntaxError          the file cannot be read as a config; names the line
 │   └── UnknownConnectorError      the named built-in connector does not exist
 ├── ApiError                       the API answered an error that retrying did not cure
 │   ├── CredentialsError           fix the credentials (the API answered 401 or 403)
@@ -15,9 +16,12 @@ Every message names the resource (where there is one), the URL without secrets a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
     "ApiError",
     "ConfigError",
+    "ConfigSyntaxError",
     "CredentialsError",
     "RestsyncError",
     "RetriesExhaustedError",
@@ -43,6 +47,17 @@ class ConfigError(RestsyncError):
             where.append(f"key '{key}'")
         prefix = f"{', '.join(where)}: " if where else ""
         super().__init__(prefix + message)
+
+
+class ConfigSyntaxError(ConfigError):
+    """The file cannot be read as a config (syntax error, not a literal); names the line."""
+
+    def __init__(self, message: str, *, line: int | None, path: Path | None = None):
+        self.problem = message
+        self.line = line
+        self.path = path
+        where = f"{path or '<config>'}" + (f":{line}" if line is not None else "")
+        super().__init__(f"{where}: {message}")
 
 
 class UnknownConnectorError(ConfigError):

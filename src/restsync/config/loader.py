@@ -26,7 +26,8 @@ from typing import Any, Literal, NoReturn
 import dlt
 import yaml
 
-from restsync.errors import ConfigError
+from restsync.config.pyscan import parse_python
+from restsync.errors import ConfigError, ConfigSyntaxError
 
 __all__ = [
     "ConfigSyntaxError",
@@ -59,19 +60,6 @@ VALUE_ATTR = "value"  # `dlt.secrets.value`: named after the key it is assigned 
 CONFIG_KEYS = frozenset({"client", "resources"})
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 REFERENCE_TEXT = re.compile(r"""^dlt\.(secrets|config)\[\s*(["'])([^"']+)\2\s*\]$""")
-COMMENT_OPENERS = frozenset(",([{:=")  # after these (or at a line's start) `//` cannot divide
-COMMENT = "//"
-
-
-class ConfigSyntaxError(ConfigError):
-    """The file cannot be read as a config (syntax error, not a literal); names the line."""
-
-    def __init__(self, message: str, *, line: int | None, path: Path | None = None):
-        self.problem = message
-        self.line = line
-        self.path = path
-        where = f"{path or '<config>'}" + (f":{line}" if line is not None else "")
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -258,67 +246,9 @@ def _yaml_lines(node: yaml.Node | None, path: str = "") -> dict[str, int]:
 # --- Python, read by ast -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Slash:
-    line: int  # 1-based, in the text being read
-    column: int
-    certain: bool  # at a line's start or after `,([{:=`: cannot be floor division
-
-
-def _scan_slashes(text: str) -> list[_Slash]:
-    """`//` outside strings and `#` comments, each judged a comment for certain or maybe."""
-    found: list[_Slash] = []
-    i, line, line_start, quote, last = 0, 1, 0, "", ""
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif text.startswith(quote, i):
-                i, quote, last = i + len(quote) - 1, "", "x"
-            if i < len(text) and text[i] == "\n":
-                line, line_start = line + 1, i + 1
-            i += 1
-            continue
-        if ch == "\n":
-            line, line_start, last = line + 1, i + 1, ""
-        elif ch == "#" or text.startswith(COMMENT, i):
-            if ch != "#":
-                found.append(_Slash(line, i - line_start, last == "" or last in COMMENT_OPENERS))
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end
-            continue
-        elif ch in "\"'":
-            quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else ch
-            i += len(quote)
-            continue
-        elif not ch.isspace():
-            last = ch
-        i += 1
-    return found
-
-
-def _parse(text: str, path: Path | None, offset: int) -> tuple[ast.Module, list[_Slash]]:
-    """Parse without the certain `//` comments, then without each maybe-comment that breaks it."""
-    slashes = _scan_slashes(text)
-    cut = [s for s in slashes if s.certain]
-    while True:
-        lines = text.split("\n")
-        for slash in cut:
-            lines[slash.line - 1] = lines[slash.line - 1][: slash.column].rstrip()
-        try:
-            return ast.parse("\n".join(lines)), cut
-        except SyntaxError as exc:
-            maybe = [s for s in slashes if s not in cut and s.line == exc.lineno]
-            if not maybe:
-                line = exc.lineno + offset if exc.lineno is not None else None
-                raise ConfigSyntaxError(f"invalid Python: {exc.msg}", line=line, path=path) from exc
-            cut.append(maybe[0])
-
-
 def _load_python(text: str, source_name: str, path: Path | None, first_line: int) -> LoadedConfig:
     offset = first_line - 1
-    tree, slashes = _parse(text, path, offset)
+    tree, slashes = parse_python(text, path, offset)
     node, name = _config_node(tree, path, offset)
     reader = _LiteralReader(offset, path)
     config = reader.read(node, "")
