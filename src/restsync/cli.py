@@ -31,6 +31,7 @@ err = Console(stderr=True)
 
 EXIT_FAILED = 1
 EXIT_CREDENTIALS = 3
+EXIT_INTERRUPTED = 130  # what shells report for SIGINT
 DEMO_DATABASE = "restsync_demo.duckdb"
 DEFAULT_DEMO_CONNECTOR = "feature_flags"
 
@@ -42,6 +43,14 @@ def _fail(exc: BaseException, debug: bool) -> typer.Exit:
         err.print_exception()
     err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_CREDENTIALS if isinstance(exc, CredentialsError) else EXIT_FAILED)
+
+
+def _interrupted() -> typer.Exit:
+    err.print(
+        "interrupted: this run's data and incremental state were not committed; the next run"
+        " picks up from the last completed one"
+    )
+    return typer.Exit(EXIT_INTERRUPTED)
 
 
 def _setup_logging(debug: bool) -> None:
@@ -104,6 +113,8 @@ def sync(
         result = run_sync(source, options, secrets=list(loaded.secrets))
     except RestsyncError as exc:
         raise _fail(exc, debug) from None
+    except KeyboardInterrupt:
+        raise _interrupted() from None
     _print_result(result)
 
 
@@ -255,4 +266,4 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)

@@ -110,6 +110,8 @@ def sync(
             else:
                 pipeline.run(source, loader_file_format=file_format)
     except Exception as exc:
+        if any(isinstance(c, KeyboardInterrupt) for c in _causes(exc)):
+            raise KeyboardInterrupt("sync interrupted") from exc  # dlt wraps it; unwrap it
         if any(isinstance(c, UnboundColumnException) for c in _causes(exc)):
             # the extracted package carries the wrong hints and would fail the next run too
             pipeline.drop_pending_packages()

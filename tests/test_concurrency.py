@@ -1,0 +1,77 @@
+"""Concurrent syncs against the emulator: the host's budget holds, pauses hold every worker,
+and Ctrl-C ends a sync promptly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from restsync.emulators import EmulatorOptions, Faults, get_api, run_emulator
+from restsync.http.budget import RateLimit
+from tests.connectors.support import sync_emulated
+
+API = "bi_workspace"
+RATE, BURST = 40.0, 4
+JITTER = 1  # arrival times at the server can bunch by a request or so
+
+
+def test_the_budget_bounds_every_window_of_the_emulators_log(tmp_path: Path) -> None:
+    with run_emulator(API, EmulatorOptions(faults=Faults(latency_ms=5))) as emu:
+        sync_emulated(API, emu, tmp_path / "b.duckdb", rate_limit=RateLimit(RATE, BURST))
+        stamps = sorted(e.at for e in emu.requests.entries())
+    assert len(stamps) > 100
+    for i, start in enumerate(stamps):
+        for j in range(i, len(stamps)):
+            assert j - i + 1 <= BURST + RATE * (stamps[j] - start) + JITTER
+    assert len(stamps) / (stamps[-1] - stamps[0]) > 0.8 * RATE  # and it does run near the rate
+
+
+def test_a_retry_after_pauses_every_worker(tmp_path: Path) -> None:
+    faults = Faults(rate_limit=30, rate_burst=10, retry_after=1, quota_headers=False)
+    with run_emulator(API, EmulatorOptions(faults=faults)) as emu:
+        sync_emulated(API, emu, tmp_path / "p.duckdb", concurrency=16)
+        entries = sorted(emu.requests.entries(), key=lambda e: e.at)
+    limited = [e.at for e in entries if e.status == 429]
+    assert limited, "the emulator's limit was reached"
+    first = limited[0]
+    # after the first 429 (Retry-After: 1), only requests already in flight may arrive
+    in_flight = 16
+    early = [e for e in entries if first < e.at < first + 0.9]
+    assert len(early) <= in_flight
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_ends_a_concurrent_sync_promptly(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "restsync"
+    with run_emulator(API, EmulatorOptions(scale=5, faults=Faults(latency_ms=200))) as emu:
+        creds = get_api(API).credentials
+        env = {
+            **os.environ,
+            "SOURCES__BI_WORKSPACE__API_TOKEN": creds["api_token"],
+            "SOURCES__BI_WORKSPACE__API_SECRET": creds["api_secret"],
+            "SOURCES__BI_WORKSPACE__WORKSPACE": "acme",
+            "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "c.duckdb"),
+        }
+        process = subprocess.Popen(
+            [str(exe), "sync", API, "--base-url", emu.base_url],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        time.sleep(2.0)  # well into the fan-out
+        assert process.poll() is None, "the sync should still be running"
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+        elapsed = time.monotonic() - started
+    assert process.returncode == 130, output
+    assert "interrupted" in output
+    assert elapsed < 10
