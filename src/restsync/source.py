@@ -41,9 +41,9 @@ def _runtime() -> Any:
     return resolve_configuration(RuntimeConfiguration())
 
 
-def default_retry_policy() -> RetryPolicy:
+def default_retry_policy(runtime: Any = None) -> RetryPolicy:
     """dlt's own retry settings (`RUNTIME__REQUEST_*`) for endpoints without an error_handler."""
-    runtime = _runtime()
+    runtime = runtime or _runtime()
     return RetryPolicy(
         statuses=frozenset({429, *range(500, 600)}),
         max_retries=max(0, int(runtime.request_max_attempts) - 1),
@@ -91,11 +91,12 @@ def make_session(translation: Translation, options: SourceOptions) -> RetryingSe
     No wait exceeds the smallest of restsync's cap, `options.max_retry_delay` and dlt's
     `RUNTIME__REQUEST_MAX_RETRY_DELAY`, whether it comes from backoff or from Retry-After.
     """
-    caps = [float(_runtime().request_max_retry_delay)]
+    runtime = _runtime()
+    caps = [float(runtime.request_max_retry_delay)]
     if options.max_retry_delay is not None:
         caps.append(options.max_retry_delay)
     cap = min(caps)
-    default = _capped(translation.default_policy or default_retry_policy(), cap)
+    default = _capped(translation.default_policy or default_retry_policy(runtime), cap)
     policies = {name: _capped(p, cap) for name, p in translation.policies.items()}
     return RetryingSession(
         policies,

@@ -15,11 +15,11 @@ from dlt.common.schema.exceptions import UnboundColumnException
 from dlt.extract import DltSource
 from requests.exceptions import HTTPError
 
-from restsync.connectors import get_connector, resolve_values
 from restsync.errors import ApiError, ConfigError, CredentialsError, RestsyncError, SyncError
 from restsync.http.budget import RateLimit
 from restsync.http.redact import redact
 from restsync.source import SourceOptions, build_source
+from restsync.targets import Target, load_target
 
 __all__ = ["SyncOptions", "SyncResult", "connector_source", "sync", "sync_connector"]
 
@@ -66,21 +66,19 @@ def connector_source(
     name: str,
     overrides: Mapping[str, str | None] | None = None,
     options: SourceOptions | None = None,
-) -> tuple[DltSource, dict[str, str]]:
-    """A built-in connector's source, its secrets and settings read through dlt's config."""
-    connector = get_connector(name)
-    values = resolve_values(connector, overrides or {})
-    options = options or SourceOptions(name=connector.name)
-    return build_source(connector.config(values), options), values
+) -> tuple[DltSource, Target]:
+    """A built-in connector's (or config file's) source, secrets read through dlt's config."""
+    target = load_target(name, overrides or {})
+    options = options or SourceOptions(name=target.name)
+    return build_source(target.config, options), target
 
 
 def sync_connector(
     name: str, overrides: Mapping[str, str | None] | None, options: SyncOptions
 ) -> SyncResult:
     """Sync a built-in connector: resolve its config, run the pipeline, summarize."""
-    source, values = connector_source(name, overrides, options.source_options(name))
-    secrets = [values[k] for k in get_connector(name).secrets]
-    return sync(source, options, secrets=secrets)
+    source, target = connector_source(name, overrides, options.source_options(name))
+    return sync(source, options, secrets=list(target.secrets))
 
 
 def sync(

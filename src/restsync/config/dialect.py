@@ -38,18 +38,19 @@ from restsync.http.paginators import ShortPageOffsetPaginator, ShortPagePageNumb
 from restsync.http.retry import ERROR_HANDLER_KEYS, RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER
 
-__all__ = ["Translation", "placeholders", "translate"]
+__all__ = ["Translation", "placeholders", "translate", "typed_keys"]
 
 
-def _keys(typed_dict: Any) -> frozenset[str]:
+def typed_keys(typed_dict: Any) -> frozenset[str]:
+    """The keys a dlt TypedDict allows (what dlt would accept at that level)."""
     return frozenset(typed_dict.__required_keys__ | typed_dict.__optional_keys__)
 
 
-TOP_KEYS = _keys(dlt_typing.RESTAPIConfig)
-CLIENT_KEYS = _keys(dlt_typing.ClientConfig)
-RESOURCE_KEYS = _keys(dlt_typing.EndpointResource)
-DEFAULTS_KEYS = _keys(dlt_typing.EndpointResourceBase) | {"params"}  # `params`: seed dialect
-ENDPOINT_KEYS = _keys(dlt_typing.Endpoint) | {"error_handler"}
+TOP_KEYS = typed_keys(dlt_typing.RESTAPIConfig)
+CLIENT_KEYS = typed_keys(dlt_typing.ClientConfig)
+RESOURCE_KEYS = typed_keys(dlt_typing.EndpointResource)
+DEFAULTS_KEYS = typed_keys(dlt_typing.EndpointResourceBase) | {"params"}  # `params`: seed dialect
+ENDPOINT_KEYS = typed_keys(dlt_typing.Endpoint) | {"error_handler"}
 AUTH_TYPE_ALIASES = {"basic": "http_basic"}
 PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]+)\}(?!\})")
 SHORT_PAGE_TYPES = ("offset", "page_number")

@@ -12,13 +12,13 @@ from dlt.sources.helpers.rest_client.utils import join_url
 from dlt.sources.rest_api import typing as dlt_typing
 
 from restsync.config import dialect
+from restsync.config.dialect import typed_keys
 from restsync.config.lint_keys import (
     ROW_CURSOR_LIMIT,
     ROW_NO_PAGINATOR,
     ROW_NO_TOTAL,
     ROW_START_FROM_PAGE,
     dialect_note,
-    typed_keys,
     unknown_keys,
 )
 from restsync.config.lint_rules import Finding, finding

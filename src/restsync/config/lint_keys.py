@@ -9,17 +9,13 @@ from typing import Any, get_args
 from dlt.sources.rest_api import typing as dlt_typing
 
 from restsync.config import dialect
+from restsync.config.dialect import typed_keys
 from restsync.config.lint_rules import Finding, finding
 from restsync.config.lint_view import ConfigView, as_mapping
 from restsync.config.loader import SETTINGS, Reference, join_path
 from restsync.http.retry import ERROR_HANDLER_KEYS, RetryPolicy
 
-__all__ = ["check_shape", "dialect_note", "typed_keys", "unknown_keys"]
-
-
-def typed_keys(typed_dict: Any) -> frozenset[str]:
-    """The keys a dlt TypedDict allows."""
-    return frozenset(typed_dict.__required_keys__ | typed_dict.__optional_keys__)
+__all__ = ["check_shape", "dialect_note", "unknown_keys"]
 
 
 def _dialect_table(doc: str) -> dict[str, str]:
