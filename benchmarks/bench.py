@@ -95,6 +95,7 @@ def variant(spec: dict[str, Any]) -> None:
     from restsync.connectors import get_connector
     from restsync.emulators import get_api
     from restsync.http.budget import RateLimit
+    from restsync.http.guard import SelectorGuard
     from restsync.sync import SyncOptions, connector_source, sync
 
     name = spec["api"]
@@ -111,6 +112,10 @@ def variant(spec: dict[str, Any]) -> None:
         rows = sum(result.loaded_rows.values())
     else:  # plain dlt on the translated config: dlt's session, paging and extract pool
         config = translate(get_connector(name).config(values)).config
+        for item in config["resources"]:  # restsync's selector check is not plain dlt's
+            paginator = item["endpoint"].get("paginator")
+            if isinstance(paginator, SelectorGuard):
+                item["endpoint"]["paginator"] = paginator.inner
         if spec["mode"] == "dlt_tuned":
             os.environ["EXTRACT__WORKERS"] = str(DLT_TUNED_WORKERS)
             for item in config["resources"]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from dlt.common import jsonpath
 from dlt.common.exceptions import DltException
 from dlt.extract import DltSource
 from dlt.sources.rest_api import rest_api_source
@@ -58,6 +59,7 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     session = make_session(translation, options)
     dlt_config = dict(translation.config)
     dlt_config["client"] = {**dlt_config["client"], "session": session}
+    dlt_config["resources"] = [_compiled_selector(r) for r in dlt_config["resources"]]
     if options.concurrency > 1:
         dlt_config["resources"] = [_fan_out(r) for r in dlt_config["resources"]]
     try:
@@ -76,6 +78,15 @@ def _fan_out(resource: dict[str, Any]) -> dict[str, Any]:
     if "parallelized" in resource or not _is_child(resource):
         return resource
     return {**resource, "parallelized": True}
+
+
+def _compiled_selector(resource: dict[str, Any]) -> dict[str, Any]:
+    """The data selector parsed once: dlt parses a string selector on every page (~1 ms)."""
+    endpoint = resource.get("endpoint")
+    if not isinstance(endpoint, Mapping) or not isinstance(endpoint.get("data_selector"), str):
+        return resource
+    selector = jsonpath.compile_path(endpoint["data_selector"])
+    return {**resource, "endpoint": {**endpoint, "data_selector": selector}}
 
 
 def _is_child(resource: Mapping[str, Any]) -> bool:

@@ -106,8 +106,8 @@ class Emulator:
             self._app,
             host=DEFAULT_HOST,
             port=self._port,
-            http="h11",
-            loop="asyncio",
+            http="auto",  # httptools and uvloop (pinned; pure-Python h11 where they are missing)
+            loop="auto",
             lifespan="off",
             log_level=LOG_LEVEL,
             log_config=None,

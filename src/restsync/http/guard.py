@@ -35,6 +35,7 @@ class SelectorGuard(BasePaginator):
         super().__init__()
         self.inner = inner
         self.data_selector = data_selector
+        self._compiled = jsonpath.compile_path(data_selector)  # parsing costs ~1 ms a call
         self.resource = resource
 
     @property
@@ -61,7 +62,7 @@ class SelectorGuard(BasePaginator):
             document = response.json()
         except ValueError:
             return
-        if self.data_selector == "$" or jsonpath.find_values(self.data_selector, document):
+        if self.data_selector == "$" or jsonpath.find_values(self._compiled, document):
             return  # the selector matched (an empty list is a fine answer)
         found = where_the_list_is(document)
         if found is None:

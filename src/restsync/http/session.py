@@ -72,6 +72,7 @@ class RetryingSession(Session):
         self._sleep = sleep
         self._clock = clock
         self._budgets: dict[str, RateBudget] = {}
+        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.attempts_total = 0
         self.retries_total = 0
@@ -92,6 +93,24 @@ class RetryingSession(Session):
                 budget = RateBudget(self.rate_limit, clock=self._clock, sleep=self._sleep)
                 self._budgets[host] = budget
             return budget
+
+    def merge_environment_settings(  # type: ignore[override]
+        self, url: str | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """requests' proxy/CA settings from the environment, read once per host, not per call.
+
+        requests re-reads every `*_proxy` variable on each request (~0.5 ms, a fifth of a
+        request's CPU here); the environment does not change during a sync.
+        """
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
+        parts = urlsplit(url or "")
+        key = (parts.scheme, parts.netloc)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = dict(super().merge_environment_settings(url, {}, None, None, None))
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
         """Send with retries: only the policy's statuses, waits by backoff or Retry-After."""

@@ -1,0 +1,41 @@
+"""requests' environment settings (proxies, CA bundle) are read once per host, not per request."""
+
+from __future__ import annotations
+
+import pytest
+
+from restsync.http.session import RetryingSession
+
+URL = "http://api.example.test/v1/items?page=2"
+
+
+def test_proxies_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example.test:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    settings = RetryingSession().merge_environment_settings(URL, {}, None, None, None)
+    assert settings["proxies"]["http"] == "http://proxy.example.test:3128"
+
+
+def test_the_environment_is_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://first.example.test:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = RetryingSession()
+    first = session.merge_environment_settings(URL, {}, None, None, None)
+    first["proxies"]["http"] = "mutated by a caller"  # a caller's copy, not the cache
+    monkeypatch.setenv("HTTP_PROXY", "http://second.example.test:3128")
+    again = session.merge_environment_settings(URL + "&more=1", {}, None, None, None)
+    assert again["proxies"]["http"] == "http://first.example.test:3128"
+    other = session.merge_environment_settings("http://other.test/x", {}, None, None, None)
+    assert other["proxies"]["http"] == "http://second.example.test:3128"
+
+
+def test_explicit_settings_win_over_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://env.example.test:3128")
+    session = RetryingSession()
+    session.merge_environment_settings(URL, {}, None, None, None)
+    explicit = {"http": "http://explicit.example.test:8080"}
+    settings = session.merge_environment_settings(URL, explicit, None, False, None)
+    assert settings["proxies"]["http"] == "http://explicit.example.test:8080"
+    assert settings["verify"] is False
