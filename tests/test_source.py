@@ -14,11 +14,11 @@ import dlt
 import pytest
 
 from restsync import ConfigError, RetriesExhaustedError, SyncError, build_source
-from restsync.emulators import Emulator, EmulatorOptions, Outcome, run_emulator
-from restsync.sync import SyncOptions, sync
+from restsync.emulators import Emulator, EmulatorOptions, run_emulator
+from restsync.sync import DEFAULT_CONCURRENCY, SyncOptions, sync
 from tests.emulators.toy_api import TOY_API
 from tests.scripted_server import Reply, Scripted, scripted_server
-from tests.truth import diff, table_rows, truth_rows
+from tests.truth import assert_economical, diff, table_rows, truth_rows
 
 
 @pytest.fixture(scope="module")
@@ -90,24 +90,34 @@ def seed_config(emu: Emulator) -> dict[str, Any]:
     }
 
 
-def load(config: dict[str, Any], folder: Path) -> str:
+def load(config: dict[str, Any], folder: Path, concurrency: int = DEFAULT_CONCURRENCY) -> str:
     database = str(folder / "toy_db.duckdb")
-    options = SyncOptions(destination=dlt.destinations.duckdb(database), dataset_name="toy")
-    sync(build_source(config, None), options)
+    options = SyncOptions(
+        destination=dlt.destinations.duckdb(database), dataset_name="toy", concurrency=concurrency
+    )
+    sync(build_source(config, options.source_options("rest_api")), options)
     return database
 
 
+@pytest.mark.parametrize("concurrency", [1, DEFAULT_CONCURRENCY])
 def test_seed_dialect_config_loads_ground_truth_with_minimal_requests(
-    toy: Emulator, tmp_path: Path
+    toy: Emulator, tmp_path: Path, concurrency: int
 ) -> None:
     toy.requests.clear()
-    database = load(seed_config(toy), tmp_path)
+    database = load(seed_config(toy), tmp_path, concurrency=concurrency)
     for resource in ("items", "children", "pages", "events"):
         loaded, truth = table_rows(database, "toy", resource), truth_rows(toy, resource)
         assert loaded == truth, f"{resource}: {diff(loaded, truth)}"
-    served = {r: toy.requests.count(resource=r, outcome=Outcome.SERVED) for r in ("items", "pages")}
+    asked = {
+        resource: [e.query.get(param, "") for e in toy.requests.select(resource=resource)]
+        for resource, param in (("items", "offset"), ("pages", "page"))
+    }
     # 12 items at limit 5: 5, 5, 2 -> the short page is the last; 45 pages at 20: 20, 20, 5
-    assert served == {"items": 3, "pages": 3}
+    for resource in ("items", "pages"):
+        if concurrency == 1:
+            assert len(asked[resource]) == 3
+        else:  # pages fetched ahead: none twice, at most concurrency - 1 past the end
+            assert_economical(asked[resource], 3, concurrency)
     # cursor pages of `limit=20` (the paginator's `limit`, sent as a param): 20, 20, 7
     events = toy.requests.select(resource="events")
     assert [e.query.get("limit") for e in events] == ["20", "20", "20"]

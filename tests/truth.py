@@ -130,3 +130,9 @@ def diff(loaded: Counter[str], truth: Counter[str]) -> str:
 def keys(rows: Iterable[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
     """A set of key tuples."""
     return set(rows)
+
+
+def assert_economical(pages: list[str], minimal: int, concurrency: int) -> None:
+    """No page asked for twice; at most concurrency - 1 asked for ahead, past the end."""
+    assert len(pages) == len(set(pages)), f"a page was asked for twice: {sorted(pages)}"
+    assert minimal <= len(pages) <= minimal + max(0, concurrency - 1), (len(pages), minimal)

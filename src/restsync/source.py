@@ -16,6 +16,7 @@ from restsync.errors import ConfigError
 from restsync.http.budget import RateLimit
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
+from restsync.http.window import PageWindow, numbered
 
 __all__ = ["SourceOptions", "build_source", "default_retry_policy"]
 
@@ -61,7 +62,10 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     dlt_config["client"] = {**dlt_config["client"], "session": session}
     dlt_config["resources"] = [_compiled_selector(r) for r in dlt_config["resources"]]
     if options.concurrency > 1:
-        dlt_config["resources"] = [_fan_out(r) for r in dlt_config["resources"]]
+        dlt_config["resources"] = [
+            _fan_out(r) if _is_child(r) else _windowed(r, session, options.concurrency - 1)
+            for r in dlt_config["resources"]
+        ]
     try:
         source = rest_api_source(
             dlt_config,  # type: ignore[arg-type]
@@ -75,9 +79,19 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
 
 def _fan_out(resource: dict[str, Any]) -> dict[str, Any]:
     """Children fetch their parents' pages concurrently (dlt's `parallelized` transformers)."""
-    if "parallelized" in resource or not _is_child(resource):
+    if "parallelized" in resource:
         return resource
     return {**resource, "parallelized": True}
+
+
+def _windowed(resource: dict[str, Any], session: RetryingSession, ahead: int) -> dict[str, Any]:
+    """A top-level offset/page-number collection fetches pages ahead (children fan out instead:
+    they are concurrent across parents already, and most fit in one page)."""
+    endpoint = resource.get("endpoint")
+    if not isinstance(endpoint, Mapping) or numbered(endpoint.get("paginator")) is None:
+        return resource
+    window = PageWindow(endpoint["paginator"], ahead, session)
+    return {**resource, "endpoint": {**endpoint, "paginator": window}}
 
 
 def _compiled_selector(resource: dict[str, Any]) -> dict[str, Any]:

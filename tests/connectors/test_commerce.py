@@ -14,7 +14,14 @@ from restsync.emulators.commerce import touch
 from restsync.errors import SyncError
 from restsync.sync import SyncResult
 from tests.connectors.support import sync_emulated
-from tests.truth import child_table_rows, child_truth, diff, table_rows, truth_rows
+from tests.truth import (
+    assert_economical,
+    child_table_rows,
+    child_truth,
+    diff,
+    table_rows,
+    truth_rows,
+)
 
 CONNECTOR = "commerce"
 PAGE = 100  # the connector's page size (the server's cap)
@@ -65,17 +72,23 @@ def test_second_sync_adds_no_duplicates(emu: Emulator, tmp_path: Path) -> None:
     assert_equals_truth(emu, tmp_path)
 
 
-@pytest.mark.parametrize("count", [0, PAGE - 1, PAGE, PAGE + 1, 2 * PAGE])
-def test_page_boundaries(emu: Emulator, tmp_path: Path, count: int) -> None:
+@pytest.mark.parametrize("concurrency", [1, 16])
+@pytest.mark.parametrize("count", [0, PAGE - 1, PAGE, PAGE + 1, 2 * PAGE, 5 * PAGE + 1])
+def test_page_boundaries(emu: Emulator, tmp_path: Path, count: int, concurrency: int) -> None:
     template = emu.truth("customers")[0].record
     emu.store.put(
         "customers", [{**template, "idcustomer": i, "addresses": []} for i in range(1, count + 1)]
     )
     emu.requests.clear()
-    result = run(emu, tmp_path, resources=("customers",))
+    result = run(emu, tmp_path, resources=("customers",), concurrency=concurrency)
     assert result.table_rows.get("customers", 0) == count
     offsets = [e.query["offset"] for e in emu.requests.select(resource="customers")]
-    assert offsets == [str(PAGE * i) for i in range(minimal_requests(count))]
+    needed = [str(PAGE * i) for i in range(minimal_requests(count))]
+    if concurrency == 1:
+        assert offsets == needed  # exactly the pages the stop rule needs, in order
+    else:  # pages ahead: none twice, at most concurrency - 1 past the end
+        assert set(needed) <= set(offsets)
+        assert_economical(offsets, len(needed), concurrency)
 
 
 def test_incremental_requests_only_what_changed(emu: Emulator, tmp_path: Path) -> None:
@@ -138,4 +151,6 @@ def test_scale_100_equals_truth_with_minimal_requests(tmp_path: Path) -> None:
         run(emulator, tmp_path)
         assert_equals_truth(emulator, tmp_path)
         for resource in RESOURCES:
-            assert served(emulator, resource) == minimal_requests(len(emulator.truth(resource)))
+            offsets = [e.query["offset"] for e in emulator.requests.select(resource=resource)]
+            minimal = minimal_requests(len(emulator.truth(resource)))
+            assert_economical(offsets, minimal, concurrency=16)

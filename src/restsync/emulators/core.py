@@ -175,6 +175,8 @@ class EmulatorApp:
         self._log = log
         self._routes = _routes(spec, settings)
         self._state = _FaultState(Faults())
+        self._in_flight = 0  # requests being answered now (one event loop: no lock needed)
+        self.max_in_flight = 0  # the most answered at once since the last reset_in_flight()
 
     @property
     def faults(self) -> Faults:
@@ -191,6 +193,18 @@ class EmulatorApp:
         if scope["path"] == STATS_PATH:  # for benchmarks: the request log of another process
             await _send_reply(self._stats(scope["query_string"] == b"clear=1"), send)
             return
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            await self._answer(scope, send)
+        finally:
+            self._in_flight -= 1
+
+    def reset_in_flight(self) -> None:
+        """Start counting `max_in_flight` afresh."""
+        self.max_in_flight = self._in_flight
+
+    async def _answer(self, scope: Scope, send: Send) -> None:
         state = self._state
         if state.faults.latency_ms > 0:
             await asyncio.sleep(state.faults.latency_ms / MS_PER_S)
@@ -210,8 +224,10 @@ class EmulatorApp:
     def _stats(self, clear: bool) -> Reply:
         """Counts of the request log by status, outcome and resource (unauthenticated)."""
         entries = self._log.entries()
+        max_in_flight = self.max_in_flight
         if clear:
             self._log.clear()
+            self.reset_in_flight()
         counts: dict[str, dict[str, int]] = {"status": {}, "outcome": {}, "resource": {}}
         for entry in entries:
             for kind, value in (
@@ -223,7 +239,12 @@ class EmulatorApp:
                 bucket[str(value)] = bucket.get(str(value), 0) + 1
         first = min((e.at for e in entries), default=0.0)
         last = max((e.at for e in entries), default=0.0)
-        body = {"requests": len(entries), "seconds": last - first, **counts}
+        body = {
+            "requests": len(entries),
+            "seconds": last - first,
+            "max_in_flight": max_in_flight,
+            **counts,
+        }
         return Reply(200, _json(body), Outcome.SERVED, None)
 
     def handle(self, request: Request, state: _FaultState | None = None) -> Reply:

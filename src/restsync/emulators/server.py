@@ -219,6 +219,11 @@ class Emulator:
         """Change faults while running; the rate bucket refills and the fault draws restart."""
         self._app.set_faults(faults)
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests answered at once since start or the last reset."""
+        return self._app.max_in_flight
+
     def truth(self, resource: str) -> list[Served]:
         """Every record the API serves for `resource`, with the params of the URL serving it."""
         return self.store.truth(resource)
@@ -238,6 +243,7 @@ class Emulator:
         """Back to the start: regenerated data, an empty request log, the option's faults."""
         self.store.load(self._api.build_store(self._options.seed, self._options.scale))
         self.requests.clear()
+        self._app.reset_in_flight()
         self._app.set_faults(self._options.faults)
 
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from dlt.sources.helpers.requests import Session
 from dlt.sources.helpers.rest_client.redaction import sanitize_url
-from requests import PreparedRequest, Response
+from requests import PreparedRequest, Request, Response
 from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
 from requests.exceptions import ConnectionError as RequestsConnectionError
@@ -32,6 +34,7 @@ __all__ = ["DEFAULT_TIMEOUT", "ENDPOINT_HEADER", "RetryingSession"]
 log = logging.getLogger("restsync.http")
 
 ENDPOINT_HEADER = "X-Restsync-Endpoint"
+PREFETCH_HEADER = "X-Restsync-Prefetched"  # private: the token of a response already on its way
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_POOL_SIZE = 16
 CREDENTIAL_STATUSES = frozenset({401, 403})
@@ -73,6 +76,10 @@ class RetryingSession(Session):
         self._clock = clock
         self._budgets: dict[str, RateBudget] = {}
         self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+        self.pool_size = max(pool_size, 1)
+        self._in_flight = threading.BoundedSemaphore(self.pool_size)  # requests on the wire
+        self._prefetch_pool: ThreadPoolExecutor | None = None
+        self._prefetched: dict[str, Future[Response]] = {}
         self._lock = threading.Lock()
         self.attempts_total = 0
         self.retries_total = 0
@@ -112,8 +119,50 @@ class RetryingSession(Session):
             self._environment[key] = settings
         return {**settings, "proxies": dict(settings["proxies"])}
 
+    def prefetch(self, request: Request) -> str:
+        """Start sending `request` in the background; the token that claims its response."""
+        prepared = self.prepare_request(request)
+        settings = self.merge_environment_settings(prepared.url, {}, None, None, None)
+        with self._lock:
+            if self._prefetch_pool is None:
+                self._prefetch_pool = ThreadPoolExecutor(
+                    self.pool_size, thread_name_prefix="restsync-page"
+                )
+            token = uuid.uuid4().hex
+            self._prefetched[token] = self._prefetch_pool.submit(self.send, prepared, **settings)
+        return token
+
+    def claim(self, request: Request, token: str | None) -> None:
+        """Mark `request` so that sending it returns the prefetched response (None: unmark)."""
+        if token is None:
+            request.headers.pop(PREFETCH_HEADER, None)
+        else:
+            request.headers[PREFETCH_HEADER] = token
+
+    def discard(self, token: str) -> None:
+        """Forget a prefetch nobody will claim; cancel it if it has not started."""
+        with self._lock:
+            future = self._prefetched.pop(token, None)
+        if future is not None:
+            future.cancel()
+
+    def close(self) -> None:
+        """Close the connections and stop the page pool (pages not yet sent are dropped)."""
+        with self._lock:
+            pool, self._prefetch_pool = self._prefetch_pool, None
+            self._prefetched.clear()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        super().close()
+
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
         """Send with retries: only the policy's statuses, waits by backoff or Retry-After."""
+        token = request.headers.pop(PREFETCH_HEADER, None)
+        if token is not None:
+            with self._lock:
+                future = self._prefetched.pop(token, None)
+            if future is not None:
+                return future.result()  # the response, or the error it ended in
         endpoint = request.headers.pop(ENDPOINT_HEADER, None)
         policy = self.policy_for(endpoint)
         budget = self.budget_for(request.url)
@@ -123,7 +172,8 @@ class RetryingSession(Session):
             budget.acquire()
             self._count(retry=attempt > 1)
             try:
-                response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
+                with self._in_flight:  # concurrency bounds children and windows together
+                    response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
             except HTTPError as exc:  # raised by dlt's response hook for statuses >= 400
                 if exc.response is None:
                     raise
