@@ -27,6 +27,8 @@ DEFAULT_DESTINATION = "duckdb"
 DEFAULT_CONCURRENCY = 16
 FAST_FILE_FORMAT = "jsonl"
 EXTRACT_WORKERS_ENV = "EXTRACT__WORKERS"
+EXTRACT_UNCOMPRESSED_ENV = "EXTRACT__DATA_WRITER__DISABLE_COMPRESSION"
+NORMALIZE_UNCOMPRESSED_ENV = "NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION"
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def sync(
     started = time.perf_counter()
     file_format = fast_file_format(pipeline)
     try:
-        with _extract_workers(options.concurrency):
+        with _environment(run_settings(pipeline, options.concurrency)):
             if options.full_refresh:
                 pipeline.run(source, refresh="drop_sources", loader_file_format=file_format)
             else:
@@ -137,18 +139,38 @@ def fast_file_format(pipeline: dlt.Pipeline) -> Any:
     return FAST_FILE_FORMAT if FAST_FILE_FORMAT in caps.supported_loader_file_formats else None
 
 
+def run_settings(pipeline: dlt.Pipeline, concurrency: int) -> dict[str, str]:
+    """dlt settings for this run, as the environment variables dlt reads them from.
+
+    - EXTRACT__WORKERS: the extract pool that fans children out (dlt's default is 5).
+    - Intermediate files uncompressed: gzip took ~0.6 s of a 2.5 s extract of 50,000 rows here;
+      files that only this machine reads gain nothing from it. Kept for the filesystem
+      destination (its files are the output) and for staging (files travel to a bucket).
+    """
+    settings = {EXTRACT_WORKERS_ENV: str(concurrency), EXTRACT_UNCOMPRESSED_ENV: "true"}
+    destination = pipeline.destination
+    local = destination is not None and destination.destination_name != "filesystem"
+    if local and pipeline.staging is None:
+        settings[NORMALIZE_UNCOMPRESSED_ENV] = "true"
+    return settings
+
+
 @contextmanager
-def _extract_workers(workers: int) -> Iterator[None]:
-    """dlt's extract pool size for this run (it reads EXTRACT__WORKERS when extracting)."""
-    previous = os.environ.get(EXTRACT_WORKERS_ENV)
-    os.environ[EXTRACT_WORKERS_ENV] = str(workers)
+def _environment(settings: Mapping[str, str]) -> Iterator[None]:
+    """Set dlt settings for the run; the user's own variables win, except the worker count
+    (`--concurrency` decides it)."""
+    previous = {name: os.environ.get(name) for name in settings}
+    for name, value in settings.items():
+        if previous[name] is None or name == EXTRACT_WORKERS_ENV:
+            os.environ[name] = value
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(EXTRACT_WORKERS_ENV, None)
-        else:
-            os.environ[EXTRACT_WORKERS_ENV] = previous
+        for name, before in previous.items():
+            if before is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = before
 
 
 def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
