@@ -7,7 +7,8 @@ process too, so its peak RSS is its own. `--quick` shrinks every workload (for a
 
 - fanout: bi_workspace, ~2,000 child requests at 50 ms latency. restsync at its defaults vs
   plain dlt `rest_api_source` on the same (translated) config with its defaults (children one
-  parent at a time) and with every tuning it offers (`parallelized` children, 20 workers).
+  parent at a time) and with every tuning it offers (`parallelized` children, 20 workers);
+  and restsync at 20 in flight too, like for like with that tuning.
 - ratelimit: the same with the emulator limited to 50 requests/s; restsync told the limit.
 - volume: hosting deployments only (~200,000 records), no latency, end to end into DuckDB.
 - pages: one long offset collection (commerce customers, 500 pages of 100) at 20 ms latency:
@@ -109,7 +110,10 @@ def variant(spec: dict[str, Any]) -> None:
     started = time.perf_counter()
     if spec["mode"] == "restsync":
         rate = RateLimit(spec["rate"], 1) if spec.get("rate") else None
-        options = SyncOptions(destination=destination, full_refresh=True, rate_limit=rate)
+        concurrency = spec.get("concurrency", CONCURRENCY)
+        options = SyncOptions(
+            destination=destination, full_refresh=True, rate_limit=rate, concurrency=concurrency
+        )
         source, _ = connector_source(name, values, options.source_options(name))
         if spec.get("resources"):
             source = source.with_resources(*spec["resources"])
@@ -167,6 +171,9 @@ def fanout(folder: str, quick: bool, rate: float | None = None) -> dict[str, Any
         out = {"restsync": measure(emulator, base, "restsync", mode="restsync", rate=rate)}
         if rate is None:
             out["dlt_tuned"] = measure(emulator, base, "dlt_tuned", mode="dlt_tuned")
+            out[f"restsync_{DLT_TUNED_WORKERS}"] = measure(  # like for like: 20 in flight
+                emulator, base, "restsync_c20", mode="restsync", concurrency=DLT_TUNED_WORKERS
+            )
             out["dlt_default"] = measure(emulator, base, "dlt_default", mode="dlt_default")
     finally:
         emulator.close()
@@ -233,6 +240,11 @@ def report(results: dict[str, Any]) -> None:
         for label in ("dlt_default", "dlt_tuned"):
             if label in runs:
                 print(f"  restsync is {runs[label]['seconds'] / ours:.2f}x faster than {label}")
+        same = runs.get(f"restsync_{DLT_TUNED_WORKERS}")
+        if same and "dlt_tuned" in runs:
+            ratio = runs["dlt_tuned"]["seconds"] / same["seconds"]
+            print(f"  at {DLT_TUNED_WORKERS} in flight each, restsync is {ratio:.2f}x faster"
+                  " than dlt_tuned")  # fmt: skip
         if bound:
             served = runs["restsync"]["served_seconds"]
             print(f"  restsync / bound = {ours / bound:.2f} end to end,"
