@@ -13,6 +13,7 @@ from dlt.sources.rest_api import rest_api_source
 
 from restsync.config.dialect import Translation, translate
 from restsync.errors import ConfigError
+from restsync.fanout import stream_children
 from restsync.http.budget import RateLimit
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
@@ -74,6 +75,8 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
         )
     except (DltException, ValueError, TypeError) as exc:
         raise ConfigError(f"dlt rejected the translated config: {exc}") from exc
+    if options.concurrency > 1:
+        stream_children(source)
     return source
 
 
