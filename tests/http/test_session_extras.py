@@ -1,10 +1,12 @@
-"""requests' environment settings (proxies, CA bundle) are read once per host, not per request."""
+"""Work done once instead of per request: requests' environment settings (proxies, CA bundle)
+per host, and a response's JSON body per response."""
 
 from __future__ import annotations
 
 import pytest
 
 from restsync.http.session import RetryingSession
+from tests.scripted_server import Reply, scripted_server
 
 URL = "http://api.example.test/v1/items?page=2"
 
@@ -39,3 +41,14 @@ def test_explicit_settings_win_over_the_cache(monkeypatch: pytest.MonkeyPatch) -
     settings = session.merge_environment_settings(URL, explicit, None, False, None)
     assert settings["proxies"]["http"] == "http://explicit.example.test:8080"
     assert settings["verify"] is False
+
+
+def test_a_response_body_is_parsed_once_for_every_reader() -> None:
+    with scripted_server() as server:
+        server.script("/page", Reply(200, {"data": [{"id": 1}], "next": "abc"}))
+        session = RetryingSession()
+        response = session.get(server.base_url + "/page")
+        first = response.json()
+        assert first == {"data": [{"id": 1}], "next": "abc"}
+        assert response.json() is first  # the paginator's read reuses the client's parse
+        assert response.json(parse_float=str) is not first  # other options parse afresh
