@@ -9,6 +9,7 @@ from typing import Any
 from dlt.common import jsonpath
 from dlt.common.exceptions import DltException
 from dlt.extract import DltSource
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import rest_api_source
 
 from restsync.config.dialect import Translation, translate
@@ -17,6 +18,7 @@ from restsync.fanout import stream_children
 from restsync.http.budget import RateLimit
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
+from restsync.http.slices import TimeSlices, time_cursor
 from restsync.http.window import PageWindow, numbered
 
 __all__ = ["SourceOptions", "build_source", "default_retry_policy"]
@@ -88,12 +90,19 @@ def _fan_out(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def _windowed(resource: dict[str, Any], session: RetryingSession, ahead: int) -> dict[str, Any]:
-    """A top-level offset/page-number collection fetches pages ahead (children fan out instead:
-    they are concurrent across parents already, and most fit in one page)."""
+    """A top-level offset/page-number collection fetches pages ahead, a time cursor reads time
+    ranges side by side (children fan out instead: they are concurrent across parents
+    already, and most fit in one page)."""
     endpoint = resource.get("endpoint")
-    if not isinstance(endpoint, Mapping) or numbered(endpoint.get("paginator")) is None:
+    if not isinstance(endpoint, Mapping):
         return resource
-    window = PageWindow(endpoint["paginator"], ahead, session)
+    paginator: Any = endpoint.get("paginator")
+    if numbered(paginator) is not None:
+        window: BasePaginator = PageWindow(paginator, ahead, session)
+    elif time_cursor(paginator) is not None:
+        window = TimeSlices(paginator, ahead + 1, session)
+    else:
+        return resource
     return {**resource, "endpoint": {**endpoint, "paginator": window}}
 
 

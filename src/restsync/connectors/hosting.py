@@ -5,7 +5,9 @@ Read it beside `../shared/seeds/004_*.txt`. Bearer auth; cursor pages by `until=
 with the seed's `limit: 100` sent as a query parameter; `user` is one object (no paging), and
 `deployment_events` a bare list (the seed's `data_selector: []`). Keys as the spec gives them:
 `uid` for deployments and aliases, team + `uid` for members (a user can be in two teams).
-Deployments are read incrementally with `since`, so events are fetched only for new deployments.
+Deployments are read incrementally with `since`, so events are fetched only for new deployments;
+and since `until`/`since` bound a time range, one big deployments collection is read as several
+time ranges side by side (`http/slices.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from restsync.connectors.base import Connector
+from restsync.http.slices import TimeCursorPaginator
 
 PAGE_SIZE = 100
 RETRY = {"retry_on_status_codes": [429, 500, 502, 503, 504], "max_retries": 3, "backoff_factor": 2}
@@ -43,8 +46,13 @@ def _child(parent: str, field: str) -> dict[str, str]:
 def build(values: Mapping[str, str]) -> dict[str, Any]:
     """The seed-004 config, complete: keys, single objects, bare lists, incremental deployments."""
     deployments = _listed("deployments", "/v6/deployments", "uid", "deployments")
+    # the cursor is a time and `since` bounds it from below: read as time ranges side by side
+    deployments["endpoint"]["paginator"] = TimeCursorPaginator(
+        cursor_path="pagination.next", cursor_param="until", since_param="since"
+    )
     deployments["endpoint"]["params"] = {
-        "since": {"type": "incremental", "cursor_path": "createdAt", "initial_value": 0}
+        "limit": PAGE_SIZE,
+        "since": {"type": "incremental", "cursor_path": "createdAt", "initial_value": 0},
     }
     members = _listed(
         "teams_member",

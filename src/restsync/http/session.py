@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -154,6 +154,15 @@ class RetryingSession(Session):
             request.headers.pop(PREFETCH_HEADER, None)
         else:
             request.headers[PREFETCH_HEADER] = token
+
+    def first_done(self, tokens: list[str]) -> str:
+        """Of these prefetches, one that has finished (waiting for the first if none has)."""
+        with self._lock:
+            futures = {self._prefetched[t]: t for t in tokens if t in self._prefetched}
+        if not futures:
+            return tokens[0]  # already claimed or dropped: sending it will fetch afresh
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        return futures[next(iter(done))]
 
     def discard(self, token: str) -> None:
         """Forget a prefetch nobody will claim; cancel it if it has not started."""
