@@ -1,6 +1,6 @@
 """restsync against plain dlt on the same emulated APIs, in one run: fan-out, rate limit, volume.
 
-Run:  .venv/bin/python benchmarks/bench.py [fanout] [ratelimit] [volume] [pages] [--quick]
+Run:  .venv/bin/python benchmarks/bench.py [fanout ratelimit volume volume20 pages] [--quick]
 Prints a table and writes benchmarks/results/bench.json. The emulator runs in its own process
 (`restsync emulate`) so that server and client do not share a GIL; each variant runs in its own
 process too, so its peak RSS is its own. `--quick` shrinks every workload (for a smoke run).
@@ -11,6 +11,8 @@ process too, so its peak RSS is its own. `--quick` shrinks every workload (for a
   and restsync at 20 in flight too, like for like with that tuning.
 - ratelimit: the same with the emulator limited to 50 requests/s; restsync told the limit.
 - volume: hosting deployments only (~200,000 records), no latency, end to end into DuckDB.
+- volume20: the same at 20 ms latency: restsync reads time ranges side by side, plain dlt one
+  page after another; against the bound `pages x latency / concurrency`.
 - pages: one long offset collection (commerce customers, 500 pages of 100) at 20 ms latency:
   restsync's pages ahead vs plain dlt's one page after another, against the bound
   `pages x latency / concurrency`; `served` is the emulator's first-to-last request span.
@@ -209,10 +211,11 @@ def fanout(folder: str, quick: bool, rate: float | None = None) -> dict[str, Any
     return out
 
 
-def volume(folder: str, quick: bool) -> dict[str, Any]:
-    """hosting deployments end to end into DuckDB: records/s and peak RSS."""
+def volume(folder: str, quick: bool, latency_ms: int = 0) -> dict[str, Any]:
+    """hosting deployments end to end into DuckDB: records/s and peak RSS; with a latency, the
+    bound `pages x latency / concurrency` for the one big collection."""
     scale = VOLUME_QUICK if quick else VOLUME_SCALE
-    emulator = Emulator("hosting", "--scale", str(scale))
+    emulator = Emulator("hosting", "--scale", str(scale), "--latency-ms", str(latency_ms))
     base = {"api": "hosting", "base_url": emulator.base_url, "folder": folder, "settings": {},
             "resources": ["deployments"]}  # fmt: skip
     try:
@@ -222,6 +225,9 @@ def volume(folder: str, quick: bool) -> dict[str, Any]:
         }
     finally:
         emulator.close()
+    if latency_ms:
+        pages_needed = out["dlt_default"]["requests"]  # one chain: exactly the pages needed
+        out["bound_seconds"] = pages_needed * latency_ms / 1000 / CONCURRENCY
     return out
 
 
@@ -298,6 +304,8 @@ def main() -> None:
             results["ratelimit"] = fanout(folder, args.quick, rate=RATE)
         if "volume" in args.benchmarks:
             results["volume"] = volume(folder, args.quick)
+        if "volume20" in args.benchmarks:
+            results["volume20"] = volume(folder, args.quick, latency_ms=PAGES_LATENCY_MS)
         if "pages" in args.benchmarks:
             results["pages"] = pages(folder, args.quick)
     report(results)

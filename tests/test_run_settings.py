@@ -13,6 +13,7 @@ from restsync.sync import (
     EXTRACT_UNCOMPRESSED_ENV,
     EXTRACT_WORKERS_ENV,
     NORMALIZE_UNCOMPRESSED_ENV,
+    run_environment,
     run_settings,
 )
 from tests.connectors.support import sync_emulated
@@ -45,3 +46,17 @@ def test_the_environment_is_restored_and_the_users_choice_wins(
     assert os.environ[NORMALIZE_UNCOMPRESSED_ENV] == "false"
     assert EXTRACT_UNCOMPRESSED_ENV not in os.environ
     assert EXTRACT_WORKERS_ENV not in os.environ
+
+
+def test_dlt_reads_the_settings_extract_and_normalize_write_plain_files(tmp_path: Path) -> None:
+    pipeline = dlt.pipeline("settings_files", destination="duckdb", pipelines_dir=str(tmp_path))
+    with run_environment(run_settings(pipeline, 2)):
+        pipeline.extract([{"a": i} for i in range(10)], table_name="t", loader_file_format="jsonl")
+        extracted = {p.name: p.read_bytes() for p in tmp_path.glob("**/t.*") if p.is_file()}
+        pipeline.normalize()
+        normalized = {
+            p.name: p.read_bytes() for p in tmp_path.glob("**/normalized/**/t.*") if p.is_file()
+        }
+    assert extracted and normalized
+    for name, content in {**extracted, **normalized}.items():
+        assert content[:2] != b"\x1f\x8b", f"{name} is gzipped"

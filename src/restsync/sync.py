@@ -29,7 +29,7 @@ FAST_FILE_FORMAT = "jsonl"
 EXTRACT_WORKERS_ENV = "EXTRACT__WORKERS"
 EXTRACT_PARALLEL_ITEMS_ENV = "EXTRACT__MAX_PARALLEL_ITEMS"
 DLT_PARALLEL_ITEMS = 20  # dlt's default room for tasks in the extract pool
-EXTRACT_UNCOMPRESSED_ENV = "EXTRACT__DATA_WRITER__DISABLE_COMPRESSION"
+EXTRACT_UNCOMPRESSED_ENV = "SOURCES__DATA_WRITER__DISABLE_COMPRESSION"  # extract: `sources`
 NORMALIZE_UNCOMPRESSED_ENV = "NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION"
 
 
@@ -106,7 +106,7 @@ def sync(
     started = time.perf_counter()
     file_format = fast_file_format(pipeline)
     try:
-        with _environment(run_settings(pipeline, options.concurrency)):
+        with run_environment(run_settings(pipeline, options.concurrency)):
             if options.full_refresh:
                 pipeline.run(source, refresh="drop_sources", loader_file_format=file_format)
             else:
@@ -163,7 +163,7 @@ def run_settings(pipeline: dlt.Pipeline, concurrency: int) -> dict[str, str]:
 
 
 @contextmanager
-def _environment(settings: Mapping[str, str]) -> Iterator[None]:
+def run_environment(settings: Mapping[str, str]) -> Iterator[None]:
     """Set dlt settings for the run; the user's own variables win, except the worker count
     (`--concurrency` decides it)."""
     previous = {name: os.environ.get(name) for name in settings}
