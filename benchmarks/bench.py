@@ -288,7 +288,9 @@ def report(results: dict[str, Any]) -> None:
 def main() -> None:
     """Parse the benchmarks to run, run them, print and save the results."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("benchmarks", nargs="*", default=["fanout", "ratelimit", "volume", "pages"])
+    parser.add_argument(
+        "benchmarks", nargs="*", default=["fanout", "ratelimit", "volume", "volume20", "pages"]
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args()
