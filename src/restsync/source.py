@@ -34,7 +34,7 @@ class SourceOptions:
     name: str = DEFAULT_SOURCE_NAME
     timeout: float = DEFAULT_TIMEOUT
     max_retry_delay: float | None = None
-    parallelized: bool = False  # top-level resources side by side (dlt's source flag)
+    parallelized: bool = False  # top-level resources side by side (always, above concurrency 1)
     concurrency: int = DEFAULT_CONCURRENCY  # child requests in flight; 1 = one parent at a time
     rate_limit: RateLimit | None = None  # the host's budget, shared by every worker
 
@@ -73,7 +73,7 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
         source = rest_api_source(
             dlt_config,  # type: ignore[arg-type]
             name=options.name,
-            parallelized=options.parallelized,
+            parallelized=options.parallelized or options.concurrency > 1,
         )
     except (DltException, ValueError, TypeError) as exc:
         raise ConfigError(f"dlt rejected the translated config: {exc}") from exc
