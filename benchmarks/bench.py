@@ -9,7 +9,8 @@ process too, so its peak RSS is its own. `--quick` shrinks every workload (for a
   plain dlt `rest_api_source` on the same (translated) config with its defaults (children one
   parent at a time) and with every tuning it offers (`parallelized` children, 20 workers);
   and restsync at 20 in flight too, like for like with that tuning.
-- ratelimit: the same with the emulator limited to 50 requests/s; restsync told the limit.
+- ratelimit: the same with the emulator limited to 50 requests/s (announcing its quota in
+  X-RateLimit-* headers); restsync told the limit, and not told (it reads the headers).
 - volume: hosting deployments only (~200,000 records), no latency, end to end into DuckDB.
 - volume20: the same at 20 ms latency: restsync reads time ranges side by side, plain dlt one
   page after another; against the bound `pages x latency / concurrency`.
@@ -189,8 +190,11 @@ def fanout(folder: str, quick: bool, rate: float | None = None) -> dict[str, Any
     base = {"api": "bi_workspace", "base_url": emulator.base_url, "folder": folder,
             "settings": {"workspace": "acme"}}  # fmt: skip
     try:
-        if rate is not None:
-            out = {"restsync": measure(emulator, base, "restsync", mode="restsync", rate=rate)}
+        if rate is not None:  # told the limit (--rate-limit), and left to read the quota headers
+            out = {
+                "restsync": measure(emulator, base, "restsync", mode="restsync", rate=rate),
+                "restsync_untold": measure(emulator, base, "rl_untold", mode="restsync"),
+            }
         else:
             variants: dict[str, dict[str, Any]] = {
                 "restsync": {"mode": "restsync"},
@@ -257,13 +261,13 @@ def report(results: dict[str, Any]) -> None:
     for bench, runs in results.items():
         bound = runs.get("bound_seconds")
         print(f"\n{bench}" + (f"  (bound {bound:.1f} s)" if bound else ""))
-        print(f"  {'variant':<12}{'seconds':>9}{'served':>8}{'rows':>9}{'requests':>10}"
+        print(f"  {'variant':<16}{'seconds':>9}{'served':>8}{'rows':>9}{'requests':>10}"
               f"{'429s':>6}{'req/s':>8}{'RSS MB':>8}{'rows/s':>10}")  # fmt: skip
         for label, r in runs.items():
             if not isinstance(r, dict):
                 continue
             rps = r["requests"] / r["seconds"] if r["seconds"] else 0
-            print(f"  {label:<12}{r['seconds']:>9.1f}{r['served_seconds']:>8.1f}{r['rows']:>9}"
+            print(f"  {label:<16}{r['seconds']:>9.1f}{r['served_seconds']:>8.1f}{r['rows']:>9}"
                   f"{r['requests']:>10}"
                   f"{r['rate_limited']:>6}{rps:>8.1f}{r['rss_mb']:>8.0f}"
                   f"{r['rows'] / r['seconds']:>10.0f}")  # fmt: skip

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["RateBudget", "RateLimit", "pause_from_headers"]
+__all__ = ["RateBudget", "RateLimit", "pause_from_headers", "remaining_from_headers"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -31,6 +31,8 @@ MIN_RATE = 0.5
 RECOVERY = 1.2
 RECOVERY_S = 1.0
 TOKEN_EPSILON = 1e-9
+QUOTA_RESERVE = 2  # requests held back from what the API says remains, for answers in transit
+QUOTA_POLL_S = 0.005  # how often a worker held by the quota looks again
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class RateBudget:
         self._last_throttle = float("-inf")
         self.configured = limit
         self.waited_s = 0.0
+        self._in_flight = 0  # requests granted and not yet answered
+        self._remaining: int | None = None  # the API's last word on its quota, if it gives one
 
     def acquire(self) -> None:
         """Block until the host is not paused and a token is free, then take it."""
@@ -72,12 +76,33 @@ class RateBudget:
                 now = self._clock()
                 wait = self._paused_until - now
                 if wait <= 0:
+                    wait = self._quota_wait()
+                if wait <= 0:
                     wait = self._take(now)
                     if wait <= 0:
                         self._granted.append(now)
+                        self._in_flight += 1
                         return
                 self.waited_s += wait
             self._sleep(wait)
+
+    def release(self, remaining: int | None = None) -> None:
+        """A granted request was answered; `remaining` is the quota its answer announced."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            if remaining is not None:
+                self._remaining = remaining
+
+    def _quota_wait(self) -> float:
+        """0 while the announced quota covers one more request beside those in flight.
+
+        Every request in flight will spend one of what remains, so a worker starts only while
+        `in flight < remaining - QUOTA_RESERVE`: against a quota the API announces, the host
+        slows before it is refused, instead of after. One request may always go (it brings news).
+        """
+        if self._remaining is None or self._in_flight == 0:
+            return 0.0
+        return 0.0 if self._in_flight < self._remaining - QUOTA_RESERVE else QUOTA_POLL_S
 
     def throttle(self) -> None:
         """The API answered 429: slow the host to half the rate it was just granted.
@@ -129,6 +154,17 @@ class RateBudget:
             if self.limit is not None:
                 self._tokens = 0.0  # after a pause, start from an empty bucket: no burst into it
                 self._stamp = self._paused_until
+
+
+def remaining_from_headers(headers: Mapping[str, str]) -> int | None:
+    """The quota an answer announces (`X-RateLimit-Remaining` and kin), or None."""
+    value = next((headers[h] for h in REMAINING_HEADERS if h in headers), None)
+    if value is None:
+        return None
+    try:
+        return max(0, int(float(value)))
+    except ValueError:
+        return None
 
 
 def pause_from_headers(headers: Mapping[str, str], now_epoch: float | None = None) -> float | None:

@@ -26,7 +26,14 @@ from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
 from requests.exceptions import ConnectionError as RequestsConnectionError
 
 from restsync.errors import CredentialsError, RetriesExhaustedError
-from restsync.http.budget import Clock, RateBudget, RateLimit, Sleep, pause_from_headers
+from restsync.http.budget import (
+    Clock,
+    RateBudget,
+    RateLimit,
+    Sleep,
+    pause_from_headers,
+    remaining_from_headers,
+)
 from restsync.http.retry import RetryPolicy, parse_retry_after
 
 __all__ = ["DEFAULT_TIMEOUT", "ENDPOINT_HEADER", "RetryingSession"]
@@ -194,11 +201,9 @@ class RetryingSession(Session):
         attempt = 0
         while True:
             attempt += 1
-            budget.acquire()
             self._count(retry=attempt > 1)
             try:
-                with self._in_flight:  # concurrency bounds children and windows together
-                    response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
+                response = self._attempt(budget, request, kwargs)
             except HTTPError as exc:  # raised by dlt's response hook for statuses >= 400
                 if exc.response is None:
                     raise
@@ -227,6 +232,24 @@ class RetryingSession(Session):
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
             else:
                 self._sleep(wait.seconds)
+
+    def _attempt(
+        self, budget: RateBudget, request: PreparedRequest, kwargs: dict[str, Any]
+    ) -> Response:
+        """One try on the wire: a grant from the host's budget, the request, the budget told."""
+        budget.acquire()
+        remaining = None
+        try:
+            with self._in_flight:  # concurrency bounds children and windows together
+                response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
+            remaining = remaining_from_headers(response.headers)
+            return response
+        except HTTPError as exc:
+            if exc.response is not None:
+                remaining = remaining_from_headers(exc.response.headers)
+            raise
+        finally:
+            budget.release(remaining)
 
     def _wait_or_raise(
         self,
