@@ -22,6 +22,8 @@ from dlt.common import jsonpath
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONResponseCursorPaginator
 from requests import Request, Response
 
+from restsync.http.window import snapshot, wrapped
+
 if TYPE_CHECKING:
     from restsync.http.session import RetryingSession
 
@@ -44,11 +46,7 @@ class TimeCursorPaginator(JSONResponseCursorPaginator):
 
 def time_cursor(paginator: Any) -> TimeCursorPaginator | None:
     """The time-cursor paginator inside `paginator` (through wrappers), if any."""
-    for _ in range(10):  # wrappers expose what they wrap as `.inner`
-        if paginator is None or isinstance(paginator, TimeCursorPaginator):
-            return paginator
-        paginator = getattr(paginator, "inner", None)
-    return None
+    return wrapped(paginator, TimeCursorPaginator)
 
 
 @dataclass
@@ -87,7 +85,7 @@ class TimeSlices(BasePaginator):
         """The first page is dlt's own request: one chain over everything it asks for."""
         self._drop_pending()
         self.inner.init_request(request)
-        self._template = _snapshot(request)
+        self._template = snapshot(request)
         since = (request.params or {}).get(self._cursor.since_param)
         self._current = _Chain(lo=_as_int(since), until=None)
         self._chains = [self._current]
@@ -148,7 +146,7 @@ class TimeSlices(BasePaginator):
     def _request_for(self, chain: _Chain) -> Request:
         """A chain's next request: dlt's request with the range's bounds."""
         assert self._template is not None
-        request = _snapshot(self._template)
+        request = snapshot(self._template)
         if chain.lo is not None:
             request.params[self._cursor.since_param] = chain.lo
         if chain.until is not None:
@@ -184,12 +182,3 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     return None
-
-
-def _snapshot(request: Request) -> Request:
-    """A copy of a request that later changes to the original do not reach."""
-    clone = copy.copy(request)
-    clone.params = dict(request.params or {})
-    clone.headers = dict(request.headers or {})
-    clone.json = copy.deepcopy(request.json)
-    return clone

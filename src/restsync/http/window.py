@@ -14,7 +14,7 @@ page past the end is asked for. Pages reach dlt in order; the stop rules stay dl
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dlt.common import jsonpath
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, RangePaginator
@@ -23,20 +23,26 @@ from requests import Request, Response
 if TYPE_CHECKING:
     from restsync.http.session import RetryingSession
 
-__all__ = ["PageWindow", "numbered"]
+__all__ = ["PageWindow", "numbered", "snapshot", "wrapped"]
 
 FIRST_WINDOW = 1
+MAX_WRAPPERS = 10
+P = TypeVar("P", bound=BasePaginator)
+
+
+def wrapped(paginator: Any, kind: type[P]) -> P | None:
+    """The paginator of `kind` inside `paginator`, through wrappers (which expose `.inner`)."""
+    for _ in range(MAX_WRAPPERS):
+        if paginator is None or isinstance(paginator, kind):
+            return paginator
+        paginator = getattr(paginator, "inner", None)
+    return None
 
 
 def numbered(paginator: Any) -> RangePaginator | None:
     """The offset/page-number paginator inside `paginator` (through wrappers), if any."""
-    seen = 0
-    while paginator is not None and seen < 10:  # wrappers expose what they wrap as `.inner`
-        if isinstance(paginator, RangePaginator):
-            return paginator if paginator.param_name else None  # query parameter paging only
-        paginator = getattr(paginator, "inner", None)
-        seen += 1
-    return None
+    found = wrapped(paginator, RangePaginator)
+    return found if found is not None and found.param_name else None  # query parameters only
 
 
 class PageWindow(BasePaginator):
@@ -66,7 +72,7 @@ class PageWindow(BasePaginator):
         """Let the wrapped paginator set up page 0; remember the request to build the others."""
         self._drop_pending()
         self.inner.init_request(request)
-        self._template = _snapshot(request)
+        self._template = snapshot(request)
         self._current, self._window, self._limit = 0, FIRST_WINDOW, None
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
@@ -99,7 +105,7 @@ class PageWindow(BasePaginator):
     def _request_for(self, index: int) -> Request:
         """Page `index`'s request, built by a copy of the wrapped paginator."""
         assert self._template is not None
-        request = _snapshot(self._template)
+        request = snapshot(self._template)
         paginator = copy.copy(self._range)
         paginator.current_value = self._range.initial_value + index * self._range.value_step
         paginator.update_request(request)
@@ -125,7 +131,7 @@ class PageWindow(BasePaginator):
         self._pending.clear()
 
 
-def _snapshot(request: Request) -> Request:
+def snapshot(request: Request) -> Request:
     """A copy of a request that later changes to the original do not reach."""
     clone = copy.copy(request)
     clone.params = dict(request.params or {})
