@@ -43,6 +43,11 @@ class Connector:
         return f"SOURCES__{self.name.upper()}__{key.upper()}"
 
 
+def from_parent(resource: str, field: str) -> dict[str, str]:
+    """A path placeholder filled from each record of a parent resource (dlt's `resolve`)."""
+    return {"type": "resolve", "resource": resource, "field": field}
+
+
 def basic_client(
     values: Mapping[str, str], username: str = "username", password: str = "password"
 ) -> dict[str, Any]:

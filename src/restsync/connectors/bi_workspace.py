@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from restsync.connectors.base import Connector, basic_client
+from restsync.connectors.base import Connector, basic_client, from_parent
 from restsync.history import History, HistorySpec
 from restsync.http.paginators import ShortPagePageNumberPaginator
 
@@ -50,8 +50,7 @@ def _child(
     options = options or {}
     resource = _resource(name, path, options.get("key", "token"), embedded)
     resource["endpoint"]["params"] = {
-        placeholder: {"type": "resolve", "resource": parent, "field": field}
-        for placeholder, (parent, field) in parents.items()
+        placeholder: from_parent(parent, field) for placeholder, (parent, field) in parents.items()
     }
     history: History | None = options.get("history")
     if history is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from restsync.connectors.base import Connector, basic_client
+from restsync.connectors.base import Connector, basic_client, from_parent
 
 RETRY = {"retry_on_status_codes": [429, 500, 502, 503, 504], "max_retries": 3, "backoff_factor": 2}
 OBJECT = {"data_type": "json"}  # the seed types these fields as `object`: kept whole
@@ -19,10 +19,6 @@ OBJECT = {"data_type": "json"}  # the seed types these fields as `object`: kept 
 
 def _text(*names: str, nullable: bool = False) -> dict[str, dict[str, Any]]:
     return {n: {"data_type": "text", "nullable": nullable} for n in names}
-
-
-def _parent(resource: str, field: str) -> dict[str, str]:
-    return {"type": "resolve", "resource": resource, "field": field}
 
 
 def build(values: Mapping[str, str]) -> dict[str, Any]:
@@ -49,7 +45,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
                 "primary_key": ["organizationId", "userId"],
                 "endpoint": {
                     "path": "/organizations/{organizationId}/members",
-                    "params": {"organizationId": _parent("organizations", "organizationId")},
+                    "params": {"organizationId": from_parent("organizations", "organizationId")},
                 },
                 "include_from_parent": ["organizationId"],
                 "processing_steps": [{"map": _member_of_organization}],
@@ -71,7 +67,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
                 "primary_key": "tagId",
                 "endpoint": {
                     "path": "/products/{productId}/tags",
-                    "params": {"productId": _parent("products", "productId")},
+                    "params": {"productId": from_parent("products", "productId")},
                 },
                 "columns": {
                     "tagId": {"data_type": "bigint", "nullable": False},
@@ -84,7 +80,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
                 "primary_key": "environmentId",
                 "endpoint": {
                     "path": "/products/{productId}/environments",
-                    "params": {"productId": _parent("products", "productId")},
+                    "params": {"productId": from_parent("products", "productId")},
                 },
                 "columns": {
                     **_text("environmentId"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from restsync.connectors.base import Connector
+from restsync.connectors.base import Connector, from_parent
 from restsync.http.slices import TimeCursorPaginator
 
 PAGE_SIZE = 100
@@ -39,10 +39,6 @@ def _listed(
     }
 
 
-def _child(parent: str, field: str) -> dict[str, str]:
-    return {"type": "resolve", "resource": parent, "field": field}
-
-
 def build(values: Mapping[str, str]) -> dict[str, Any]:
     """The seed-004 config, complete: keys, single objects, bare lists, incremental deployments."""
     deployments = _listed("deployments", "/v6/deployments", "uid", "deployments")
@@ -62,7 +58,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
         include_from_parent=["id"],
         processing_steps=[{"map": _member_of_team}],
     )
-    members["endpoint"]["params"] = {"team_id": _child("teams", "id")}
+    members["endpoint"]["params"] = {"team_id": from_parent("teams", "id")}
     environments = _listed(
         "environments",
         "/v9/projects/{project}/env",
@@ -71,7 +67,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
         include_from_parent=["id"],
         processing_steps=[{"map": _of_project}],
     )
-    environments["endpoint"]["params"] = {"project": _child("projects", "id")}
+    environments["endpoint"]["params"] = {"project": from_parent("projects", "id")}
     return {
         "client": {
             "base_url": values["base_url"],
@@ -99,7 +95,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
                 "endpoint": {
                     "path": "/v3/deployments/{deployment}/events",
                     "data_selector": [],
-                    "params": {"deployment": _child("deployments", "uid")},
+                    "params": {"deployment": from_parent("deployments", "uid")},
                 },
             },
             members,

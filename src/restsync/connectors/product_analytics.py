@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from restsync.connectors.base import Connector, basic_client
+from restsync.connectors.base import Connector, basic_client, from_parent
 
 PAGE_SIZE = 100
 RETRY = {"retry_on_status_codes": [429], "max_retries": 3, "backoff_factor": 2}
 ID = {"id": {"data_type": "bigint", "nullable": False}}
-PRODUCT = {"type": "resolve", "resource": "products", "field": "id"}
+PRODUCT = from_parent("products", "id")
 
 
 def _per_product(name: str) -> dict[str, Any]:

@@ -67,7 +67,7 @@ class RateBudget:
         self.configured = limit
         self.waited_s = 0.0
         self._in_flight = 0  # requests granted and not yet answered
-        self._remaining: int | None = None  # the API's last word on its quota, if it gives one
+        self._remaining: float | None = None  # the API's last word on its quota, if it gives one
 
     def acquire(self) -> None:
         """Block until the host is not paused and a token is free, then take it."""
@@ -86,7 +86,7 @@ class RateBudget:
                 self.waited_s += wait
             self._sleep(wait)
 
-    def release(self, remaining: int | None = None) -> None:
+    def release(self, remaining: float | None = None) -> None:
         """A granted request was answered; `remaining` is the quota its answer announced."""
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
@@ -156,26 +156,21 @@ class RateBudget:
                 self._stamp = self._paused_until
 
 
-def remaining_from_headers(headers: Mapping[str, str]) -> int | None:
+def remaining_from_headers(headers: Mapping[str, str]) -> float | None:
     """The quota an answer announces (`X-RateLimit-Remaining` and kin), or None."""
     value = next((headers[h] for h in REMAINING_HEADERS if h in headers), None)
     if value is None:
         return None
     try:
-        return max(0, int(float(value)))
+        return max(0.0, float(value))
     except ValueError:
         return None
 
 
 def pause_from_headers(headers: Mapping[str, str], now_epoch: float | None = None) -> float | None:
     """Seconds to pause when the API says none are left (`Remaining: 0` with a reset)."""
-    remaining = next((headers[h] for h in REMAINING_HEADERS if h in headers), None)
-    if remaining is None:
-        return None
-    try:
-        if float(remaining) > 0:
-            return None
-    except ValueError:
+    remaining = remaining_from_headers(headers)
+    if remaining is None or remaining > 0:
         return None
     reset = next((headers[h] for h in RESET_HEADERS if h in headers), None)
     if reset is None:
