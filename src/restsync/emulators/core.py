@@ -205,6 +205,7 @@ class EmulatorApp:
         self.max_in_flight = self._in_flight
 
     async def _answer(self, scope: Scope, send: Send) -> None:
+        arrived = time.monotonic()  # before the latency sleep, whose wake-ups can bunch
         state = self._state
         if state.faults.latency_ms > 0:
             await asyncio.sleep(state.faults.latency_ms / MS_PER_S)
@@ -218,7 +219,7 @@ class EmulatorApp:
             query_string=scope["query_string"].decode("latin-1"),
             authorization=authorization,
         )
-        reply = self.handle(request, state)
+        reply = self.handle(request, state, arrived)
         await _send_reply(reply, send)
 
     def _stats(self, clear: bool) -> Reply:
@@ -247,9 +248,12 @@ class EmulatorApp:
         }
         return Reply(200, _json(body), Outcome.SERVED, None)
 
-    def handle(self, request: Request, state: _FaultState | None = None) -> Reply:
+    def handle(
+        self, request: Request, state: _FaultState | None = None, arrived: float | None = None
+    ) -> Reply:
         """Run the pipeline for one request and log it; the reply is sent by the caller."""
         state = state or self._state
+        arrived = time.monotonic() if arrived is None else arrived
         query: dict[str, str] = {}
         for name, value in parse_qsl(request.query_string, keep_blank_values=True):
             query.setdefault(name, value)
@@ -260,7 +264,7 @@ class EmulatorApp:
                 path=request.path,
                 query=query,
                 status=reply.status,
-                at=time.monotonic(),
+                at=arrived,
                 resource=reply.resource,
                 outcome=reply.outcome,
             )

@@ -24,7 +24,7 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True)
 class LoggedRequest:
-    """One request: what was asked, what was answered, and when (time.monotonic()).
+    """One request: what was asked, what was answered, and when it arrived (time.monotonic()).
 
     `status` is the status line sent; a DROPPED request sent 200 and then cut the body.
     `resource` is None when the path matched no endpoint.
