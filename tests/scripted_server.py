@@ -33,6 +33,7 @@ class Scripted:
     base_url: str = ""
     scripts: dict[str, deque[Reply]] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    seen_headers: list[dict[str, str]] = field(default_factory=list)  # per request, in order
 
     def script(self, path: str, *replies: Reply) -> None:
         self.scripts[path] = deque(replies)
@@ -52,6 +53,7 @@ def _app(state: Scripted) -> Any:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        state.seen_headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
         reply = state.next_reply(scope["path"])
         if reply.status == DROP:
             start = {
@@ -62,9 +64,10 @@ def _app(state: Scripted) -> Any:
             await send(start)
             await send({"type": "http.response.body", "body": b'{"data": [', "more_body": True})
             raise ConnectionAbortedError("scripted drop")
-        body = json.dumps(reply.body).encode()
-        headers = [(b"content-type", b"application/json")]
-        headers += [(k.lower().encode(), v.encode()) for k, v in reply.headers.items()]
+        body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
+        extra = {k.lower(): v for k, v in reply.headers.items()}
+        headers = [] if "content-type" in extra else [(b"content-type", b"application/json")]
+        headers += [(k.encode(), v.encode()) for k, v in extra.items()]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

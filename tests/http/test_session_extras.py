@@ -1,9 +1,11 @@
 """Work done once instead of per request: requests' environment settings (proxies, CA bundle)
-per host, and a response's JSON body per response."""
+per host, a response's JSON body per response, a prefetched page's
+request when it is sent ahead."""
 
 from __future__ import annotations
 
 import pytest
+from requests import Request
 
 from restsync.http.session import RetryingSession
 from tests.scripted_server import Reply, scripted_server
@@ -52,3 +54,28 @@ def test_a_response_body_is_parsed_once_for_every_reader() -> None:
         assert first == {"data": [{"id": 1}], "next": "abc"}
         assert response.json() is first  # the paginator's read reuses the client's parse
         assert response.json(parse_float=str) is not first  # other options parse afresh
+
+
+def test_a_claimed_page_is_not_prepared_twice_and_a_lost_claim_fetches_afresh() -> None:
+    with scripted_server() as server:
+        server.script("/page", Reply(200, {"data": [1]}), Reply(200, {"data": [2]}))
+        session = RetryingSession()
+        url = server.base_url + "/page"
+        request = Request("GET", url, headers={"Authorization": "Bearer s3cret"})
+        token = session.prefetch(request)
+        session.claim(request, token)
+        stand_in = session.prepare_request(request)
+        assert stand_in.url == url and "Authorization" not in stand_in.headers  # not prepared
+        assert session.send(stand_in).json() == {"data": [1]}  # the prefetched response
+        assert server.hits["/page"] == 1
+        token = session.prefetch(request)
+        session.claim(request, token)
+        stand_in = session.prepare_request(request)
+        session.first_done([token])
+        session.discard(token)  # the page is forgotten between prepare and send
+        assert session.send(stand_in).json() == {"data": [2]}  # asked again, in full
+        session.close()
+    assert server.hits["/page"] == 3  # the forgotten prefetch was answered, then asked again
+    for sent in server.seen_headers:
+        assert sent["authorization"] == "Bearer s3cret"
+        assert not any(name.startswith("x-restsync") for name in sent)  # private headers stay

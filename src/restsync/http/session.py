@@ -8,10 +8,10 @@ the process, and applies that endpoint's `RetryPolicy`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from requests import PreparedRequest, Request, Response
 from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
 from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.structures import CaseInsensitiveDict
 
 from restsync.errors import CredentialsError, RetriesExhaustedError
 from restsync.http.budget import (
@@ -73,6 +74,17 @@ class ParsedOnceResponse(Response):
         return self.__dict__["_restsync_json"]
 
 
+class _Claimed(PreparedRequest):
+    """Stands in for a claimed page's request: its URL (for dlt's log) and its token."""
+
+    def __init__(self, original: Request, url: str | None, token: str) -> None:
+        super().__init__()
+        self.original = original
+        self.method = original.method
+        self.url = url
+        self.headers = CaseInsensitiveDict({PREFETCH_HEADER: token})
+
+
 class RetryingSession(Session):
     """A requests session that retries by the policy of the endpoint each request belongs to."""
 
@@ -103,6 +115,8 @@ class RetryingSession(Session):
         self._in_flight = threading.BoundedSemaphore(self.pool_size)  # requests on the wire
         self._prefetch_pool: ThreadPoolExecutor | None = None
         self._prefetched: dict[str, Future[Response]] = {}
+        self._prefetched_urls: dict[str, str | None] = {}
+        self._tokens = itertools.count()
         self._lock = threading.Lock()
         self.attempts_total = 0
         self.retries_total = 0
@@ -151,9 +165,20 @@ class RetryingSession(Session):
                 self._prefetch_pool = ThreadPoolExecutor(
                     self.pool_size, thread_name_prefix="restsync-page"
                 )
-            token = uuid.uuid4().hex
+            token = f"p{next(self._tokens)}"
             self._prefetched[token] = self._prefetch_pool.submit(self.send, prepared, **settings)
+            self._prefetched_urls[token] = prepared.url
         return token
+
+    def prepare_request(self, request: Request) -> PreparedRequest:
+        """A claimed page's request was prepared when it was sent ahead: not a second time."""
+        token = request.headers.get(PREFETCH_HEADER)
+        if token is not None:
+            with self._lock:
+                url = self._prefetched_urls.get(token)
+            if url is not None:
+                return _Claimed(request, url, token)
+        return super().prepare_request(request)
 
     def claim(self, request: Request, token: str | None) -> None:
         """Mark `request` so that sending it returns the prefetched response (None: unmark)."""
@@ -175,6 +200,7 @@ class RetryingSession(Session):
         """Forget a prefetch nobody will claim; cancel it if it has not started."""
         with self._lock:
             future = self._prefetched.pop(token, None)
+            self._prefetched_urls.pop(token, None)
         if future is not None:
             future.cancel()
 
@@ -183,6 +209,7 @@ class RetryingSession(Session):
         with self._lock:
             pool, self._prefetch_pool = self._prefetch_pool, None
             self._prefetched.clear()
+            self._prefetched_urls.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         super().close()
@@ -193,8 +220,12 @@ class RetryingSession(Session):
         if token is not None:
             with self._lock:
                 future = self._prefetched.pop(token, None)
+                self._prefetched_urls.pop(token, None)
             if future is not None:
                 return future.result()  # the response, or the error it ended in
+            if isinstance(request, _Claimed):  # dropped meanwhile (closed): fetch it afresh
+                request = super().prepare_request(request.original)
+                request.headers.pop(PREFETCH_HEADER, None)
         endpoint = request.headers.pop(ENDPOINT_HEADER, None)
         policy = self.policy_for(endpoint)
         budget = self.budget_for(request.url)
