@@ -4,6 +4,11 @@ Run:  .venv/bin/python benchmarks/latency_floor.py [--latency-ms 50]
 A bare `requests` loop (no dlt, no restsync) against `restsync emulate bi_workspace`, with one
 thread and with 16: the milliseconds a request really takes, and so the fastest any client can
 do `requests x latency / 16`.
+
+Then the same bare client on full pages: hosting deployments, 100 records (40 kB) a page at
+20 ms, 16 threads, each page's JSON parsed and nothing else done with it. Its wall time per page
+against the bound's `latency / 16` is how close any requests-based client can come to
+`pages x latency / concurrency` on this machine, before dlt has touched a row.
 """
 
 from __future__ import annotations
@@ -15,9 +20,13 @@ import time
 import requests
 from requests.adapters import HTTPAdapter
 
-from bench import CONCURRENCY, Emulator
+from bench import CONCURRENCY, PAGES_LATENCY_MS, Emulator
+from restsync.emulators import get_api
 
 ROUNDS = 40  # requests per thread
+PAGE_ROUNDS = 60  # pages per thread
+PAGE_SCALE = 2000  # hosting: 100,000 deployments, far more than the pages asked for
+HOUR_MS = 3_600_000
 
 
 def per_request_ms(url: str, threads: int) -> float:
@@ -39,6 +48,32 @@ def per_request_ms(url: str, threads: int) -> float:
     return (time.perf_counter() - started) / ROUNDS * 1000
 
 
+def per_page(base_url: str, threads: int) -> tuple[float, float]:
+    """Wall and CPU milliseconds per full page, `threads` threads each reading PAGE_ROUNDS."""
+    token = get_api("hosting").credentials["access_token"]
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(pool_maxsize=threads))
+    session.headers["Authorization"] = f"Bearer {token}"
+    url = base_url + "/v6/deployments"
+    newest = session.get(url, params={"limit": 1}, timeout=30).json()["deployments"][0]
+
+    def work(offset: int) -> None:
+        for i in range(PAGE_ROUNDS):  # distinct time ranges: no answer is a repeat
+            until = newest["createdAt"] - (offset * PAGE_ROUNDS + i) * HOUR_MS
+            page = session.get(url, params={"limit": 100, "until": until}, timeout=30).json()
+            assert len(page["deployments"]) == 100, "asked past the oldest deployment"
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    started, cpu = time.perf_counter(), time.process_time()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    pages = threads * PAGE_ROUNDS
+    wall_ms = (time.perf_counter() - started) / pages * 1000
+    return wall_ms, (time.process_time() - cpu) / pages * 1000
+
+
 def main() -> None:
     """Start the emulator, time a bare client at 1 and 16 threads, print the floor."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -53,6 +88,17 @@ def main() -> None:
                   f" ({ms / args.latency_ms:.3f}x)")  # fmt: skip
     finally:
         emulator.close()
+    emulator = Emulator(
+        "hosting", "--scale", str(PAGE_SCALE), "--latency-ms", str(PAGES_LATENCY_MS)
+    )
+    try:
+        wall_ms, cpu_ms = per_page(emulator.base_url, CONCURRENCY)
+    finally:
+        emulator.close()
+    allowed = PAGES_LATENCY_MS / CONCURRENCY
+    print(f"full pages at {PAGES_LATENCY_MS} ms, {CONCURRENCY} threads: {wall_ms:.2f} ms a page"
+          f" (client CPU {cpu_ms:.2f} ms), where the bound allows {allowed:.2f}:"
+          f" {wall_ms / allowed:.2f}x the bound before dlt touches a row")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -201,3 +201,14 @@ def test_serve_runs_until_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_values_orjson_cannot_encode_are_served_exactly(toy: Emulator, toy_client: Client) -> None:
+    # the emulator encodes with orjson and falls back to the stdlib for what orjson refuses
+    odd = {"id": 10_001, "updated": "2024-01-01 00:00:00", "big": 2**70, "name": "M\u00fcller"}
+    toy.store.add("items", odd)
+    offset, served = 0, []
+    while page := toy_client.json("/items", offset=offset)["data"]:
+        served += page
+        offset += len(page)
+    assert [item for item in served if item["id"] == odd["id"]] == [odd]
