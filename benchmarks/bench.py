@@ -223,15 +223,20 @@ def volume(folder: str, quick: bool, latency_ms: int = 0) -> dict[str, Any]:
     base = {"api": "hosting", "base_url": emulator.base_url, "folder": folder, "settings": {},
             "resources": ["deployments"]}  # fmt: skip
     try:
-        out = {
+        out: dict[str, Any] = {
             "restsync": measure(emulator, base, "vol_restsync", mode="restsync"),
             "dlt_default": measure(emulator, base, "vol_dlt", mode="dlt_default"),
         }
+        if latency_ms:  # what a bare requests client does on these pages, dlt aside
+            from latency_floor import per_page  # latency_floor imports this module
+
+            out["bare_client_ms_per_page"] = per_page(emulator.base_url, CONCURRENCY)[0]
     finally:
         emulator.close()
     if latency_ms:
         pages_needed = out["dlt_default"]["requests"]  # one chain: exactly the pages needed
         out["bound_seconds"] = pages_needed * latency_ms / 1000 / CONCURRENCY
+        out["bare_client_seconds"] = pages_needed * out["bare_client_ms_per_page"] / 1000
     return out
 
 
@@ -287,6 +292,10 @@ def report(results: dict[str, Any]) -> None:
             served = runs["restsync"]["served_seconds"]
             print(f"  restsync / bound = {ours / bound:.2f} end to end,"
                   f" {served / bound:.2f} served span")  # fmt: skip
+        bare = runs.get("bare_client_seconds")
+        if bare and bound:
+            print(f"  a bare requests client ({CONCURRENCY} threads, JSON parsed, nothing"
+                  f" loaded) would take {bare:.1f} s: {bare / bound:.2f}x the bound")  # fmt: skip
 
 
 def main() -> None:
