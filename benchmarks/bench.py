@@ -10,7 +10,8 @@ process too, so its peak RSS is its own. `--quick` shrinks every workload (for a
   parent at a time) and with every tuning it offers (`parallelized` children, 20 workers);
   and restsync at 20 in flight too, like for like with that tuning.
 - ratelimit: the same with the emulator limited to 50 requests/s (announcing its quota in
-  X-RateLimit-* headers); restsync told the limit, and not told (it reads the headers).
+  X-RateLimit-* headers); restsync told the limit, and not told (it reads the headers); and
+  `restsync_silent`: not told, against an emulator that announces nothing until a 429.
 - volume: hosting deployments only (~200,000 records), no latency, end to end into DuckDB.
 - volume20: the same at 20 ms latency: restsync reads time ranges side by side, plain dlt one
   page after another; against the bound `pages x latency / concurrency`.
@@ -195,6 +196,10 @@ def fanout(folder: str, quick: bool, rate: float | None = None) -> dict[str, Any
                 "restsync": measure(emulator, base, "restsync", mode="restsync", rate=rate),
                 "restsync_untold": measure(emulator, base, "rl_untold", mode="restsync"),
             }
+            emulator.close()  # and an API that says nothing until it answers 429
+            emulator = Emulator("bi_workspace", *args, "--no-quota-headers")
+            silent = {**base, "base_url": emulator.base_url}
+            out["restsync_silent"] = measure(emulator, silent, "rl_silent", mode="restsync")
         else:
             variants: dict[str, dict[str, Any]] = {
                 "restsync": {"mode": "restsync"},

@@ -196,12 +196,19 @@ def emulate(
     ] = None,
     fail_rate: Annotated[float, typer.Option(help="Fraction of requests answered 5xx.")] = 0.0,
     drop_rate: Annotated[float, typer.Option(help="Fraction of connections cut.")] = 0.0,
+    quota_headers: Annotated[
+        bool, typer.Option(help="Announce the rate limit's quota (X-RateLimit-*) on answers.")
+    ] = True,
 ) -> None:
     """Serve an emulated API on 127.0.0.1 until Ctrl-C."""
     from restsync.emulators import EmulatorOptions, Faults, serve
 
     faults = Faults(
-        latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, drop_rate=drop_rate
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        fail_rate=fail_rate,
+        drop_rate=drop_rate,
+        quota_headers=quota_headers,
     )
     try:
         serve(connector, EmulatorOptions(scale=scale, seed=seed, faults=faults, port=port))

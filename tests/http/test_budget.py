@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from restsync.http.budget import RateBudget, RateLimit, pause_from_headers
+from restsync.http.budget import CLIMB_S, RateBudget, RateLimit, pause_from_headers
 
 
 class FakeTime:
@@ -103,7 +103,7 @@ def test_a_429_halves_the_rate_it_was_granted_and_it_recovers() -> None:
         budget.acquire()
         fake.now += 0.01
     budget.throttle()
-    assert budget.limit is not None and budget.limit.rate == pytest.approx(70, rel=0.05)
+    assert budget.limit is not None and budget.limit.rate == pytest.approx(50, rel=0.05)
     throttled = budget.limit.rate
     fake.now += 2.0  # a quiet spell
     budget.acquire()
@@ -120,3 +120,51 @@ def test_a_configured_limit_is_the_ceiling_of_recovery() -> None:
         fake.now += 2.0
         budget.acquire()
     assert budget.limit == RateLimit(10.0, 2)
+
+
+def test_429s_to_requests_sent_before_a_slow_down_slow_the_host_once() -> None:
+    fake = FakeTime()
+    budget = RateBudget(None, clock=fake.clock, sleep=fake.sleep)
+    grants = []
+    for _ in range(100):  # 100 req/s
+        grants.append(budget.acquire())
+        fake.now += 0.01
+    budget.throttle(grants[-1])
+    once = budget.limit
+    assert once is not None and once.rate == pytest.approx(50, rel=0.05)
+    for granted in grants[-16:]:  # the rest of the burst's 429s: echoes of the same excess
+        budget.throttle(granted)
+    assert budget.limit == once
+    budget.throttle(budget.acquire())  # a 429 to a request sent at the new rate is news
+    assert budget.limit is not None and budget.limit.rate < once.rate
+
+
+def test_recovery_climbs_fast_to_near_the_refused_rate_then_probes_gently() -> None:
+    fake = FakeTime()
+    budget = RateBudget(None, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(100):
+        budget.acquire()
+        fake.now += 0.01
+    budget.throttle()  # refused at 100/s: down to 50/s
+    start = fake.now
+    while fake.now < start + 6 * CLIMB_S:  # a second and a half of steady demand
+        budget.acquire()
+    assert budget.limit is not None and budget.limit.rate == pytest.approx(90)  # 0.9 x refused
+    while fake.now < start + 6 * CLIMB_S + 3.0:  # then 1% of the refused rate a second
+        budget.acquire()
+    assert 91 <= budget.limit.rate <= 94
+
+
+def test_an_answer_without_quota_headers_clears_a_stale_quota() -> None:
+    # an API that sends X-RateLimit-Remaining only with its 429s: once its quota is renewed,
+    # its plain answers must not leave the host one request at a time
+    def must_not_wait(seconds: float) -> None:
+        raise AssertionError(f"held for {seconds} s by a quota the API no longer announces")
+
+    budget = RateBudget(None, sleep=must_not_wait)
+    budget.acquire()
+    budget.release(0.0)  # the 429: none remain
+    budget.acquire()
+    budget.release(None)  # a later answer announces nothing
+    budget.acquire()
+    budget.acquire()  # two in flight at once

@@ -26,10 +26,13 @@ MAX_PAUSE_S = 300.0
 RECENT_GRANTS = 4096
 RECENT_WINDOW_S = 2.0
 MIN_SPAN_S = 0.1
-DECREASE = 0.7
+DECREASE = 0.5
 MIN_RATE = 0.5
 RECOVERY = 1.2
 RECOVERY_S = 1.0
+CLIMB_S = 0.25
+PROBE_FROM = 0.9  # of the rate last refused: below it recovery climbs by RECOVERY, above it probes
+PROBE_STEP = 0.01  # of the rate last refused, added per quiet RECOVERY_S while probing
 TOKEN_EPSILON = 1e-9
 QUOTA_RESERVE = 2  # requests held back from what the API says remains, for answers in transit
 QUOTA_POLL_S = 0.005  # how often a worker held by the quota looks again
@@ -63,14 +66,17 @@ class RateBudget:
         self._stamp = clock()
         self._paused_until = 0.0
         self._granted: deque[float] = deque(maxlen=RECENT_GRANTS)
-        self._last_throttle = float("-inf")
+        self._last_throttle = float("-inf")  # the last change of rate, down or up
+        self._decreased_at = float("-inf")  # the last slow-down
+        self._resumed_at = float("-inf")  # the end of the last pause
+        self._refused_rate: float | None = None  # the sending rate a 429 last answered
         self.configured = limit
         self.waited_s = 0.0
         self._in_flight = 0  # requests granted and not yet answered
         self._remaining: float | None = None  # the API's last word on its quota, if it gives one
 
-    def acquire(self) -> None:
-        """Block until the host is not paused and a token is free, then take it."""
+    def acquire(self) -> float:
+        """Block until the host is not paused and a token is free, then take it; the grant time."""
         while True:
             with self._lock:
                 now = self._clock()
@@ -82,16 +88,20 @@ class RateBudget:
                     if wait <= 0:
                         self._granted.append(now)
                         self._in_flight += 1
-                        return
+                        return now
                 self.waited_s += wait
             self._sleep(wait)
 
     def release(self, remaining: float | None = None) -> None:
-        """A granted request was answered; `remaining` is the quota its answer announced."""
+        """A granted request was answered; `remaining` is the quota its answer announced.
+
+        An answer that announces nothing clears what an earlier one said: an API that sends
+        `X-RateLimit-Remaining: 0` only with its 429s would otherwise hold the host to one
+        request at a time for the rest of the sync, long after the quota was renewed.
+        """
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
-            if remaining is not None:
-                self._remaining = remaining
+            self._remaining = remaining
 
     def _quota_wait(self) -> float:
         """0 while the announced quota covers one more request beside those in flight.
@@ -104,33 +114,60 @@ class RateBudget:
             return 0.0
         return 0.0 if self._in_flight < self._remaining - QUOTA_RESERVE else QUOTA_POLL_S
 
-    def throttle(self) -> None:
-        """The API answered 429: slow the host to half the rate it was just granted.
+    def throttle(self, granted_at: float | None = None) -> None:
+        """The API answered 429: slow the host to 0.7 of the rate it was refused at.
 
-        Whether or not a limit was configured, a 429 says the real one is lower; halving the
-        recent rate (and recovering by `RECOVERY` for every quiet `RECOVERY_S`) keeps a crowd of
-        workers from bursting into the limit again after every pause.
+        Whether or not a limit was configured, a 429 says the real one is lower. One slow-down
+        per congestion: a 429 to a request granted before the last slow-down is an echo of the
+        same excess (16 workers' first burst brings up to 16 of them), not news.
         """
         with self._lock:
             now = self._clock()
-            recent = [t for t in self._granted if now - t <= RECENT_WINDOW_S]
-            span = max(MIN_SPAN_S, now - recent[0]) if recent else RECENT_WINDOW_S
-            observed = len(recent) / span
-            current = self.limit.rate if self.limit else observed
-            rate = max(MIN_RATE, min(current, observed or current) * DECREASE)
-            self.limit = RateLimit(rate, 1)
+            if granted_at is not None and granted_at < self._decreased_at:
+                return
+            sending = self._sending_rate(now)
+            if self.limit is None:
+                refused = sending
+            else:
+                refused = min(self.limit.rate, sending) if sending else self.limit.rate
+            self._refused_rate = refused or None
+            self.limit = RateLimit(max(MIN_RATE, refused * DECREASE), 1)
             self._tokens = 0.0
-            self._last_throttle = now
+            self._last_throttle = self._decreased_at = now
+
+    def _sending_rate(self, now: float) -> float:
+        """Requests granted per second lately, not counting the last pause (0.0: none)."""
+        since = max(now - RECENT_WINDOW_S, self._resumed_at)
+        recent = [t for t in self._granted if t >= since]
+        if not recent:
+            return 0.0
+        return len(recent) / max(MIN_SPAN_S, now - recent[0])
 
     def _recover(self, now: float) -> None:
-        """Additive-increase side: a quiet spell after throttling raises the rate again."""
-        if self.limit is None or now - self._last_throttle < RECOVERY_S:
+        """The increase side: a quiet spell after throttling raises the rate again.
+
+        Fast (by RECOVERY every CLIMB_S) while well below the rate last refused, then by a
+        small step every RECOVERY_S, so the host spends its time just under the API's limit
+        rather than bouncing off it.
+        """
+        if self.limit is None:
             return
         ceiling = self.configured.rate if self.configured else float("inf")
-        if self.limit.rate < ceiling:
-            burst = self.configured.burst if self.configured else 1
-            self.limit = RateLimit(min(ceiling, self.limit.rate * RECOVERY), burst)
-            self._last_throttle = now  # one step per quiet spell
+        rate = self.limit.rate
+        known = self._refused_rate
+        climbing = known is not None and rate < PROBE_FROM * known
+        quiet = CLIMB_S if climbing else RECOVERY_S
+        if rate >= ceiling or now - self._last_throttle < quiet:
+            return
+        if known is None:
+            rate *= RECOVERY
+        elif climbing:
+            rate = min(rate * RECOVERY, PROBE_FROM * known)
+        else:
+            rate += PROBE_STEP * known
+        burst = self.configured.burst if self.configured else 1
+        self.limit = RateLimit(min(ceiling, rate), burst)
+        self._last_throttle = now  # one step per quiet spell
 
     def _take(self, now: float) -> float:
         """Take a token if one is free (0.0), else the seconds until one is."""
@@ -151,6 +188,7 @@ class RateBudget:
         seconds = min(max(0.0, seconds), MAX_PAUSE_S)
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
+            self._resumed_at = self._paused_until
             if self.limit is not None:
                 self._tokens = 0.0  # after a pause, start from an empty bucket: no burst into it
                 self._stamp = self._paused_until

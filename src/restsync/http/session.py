@@ -233,6 +233,7 @@ class RetryingSession(Session):
         while True:
             attempt += 1
             self._count(retry=attempt > 1)
+            granted_at = budget.acquire()
             try:
                 response = self._attempt(budget, request, kwargs)
             except HTTPError as exc:  # raised by dlt's response hook for statuses >= 400
@@ -259,7 +260,7 @@ class RetryingSession(Session):
                     return response
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
             if wait.host_wide:
-                budget.throttle()  # the real limit is lower than what was just granted
+                budget.throttle(granted_at)  # the real limit is lower than what was granted
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
             else:
                 self._sleep(wait.seconds)
@@ -267,8 +268,7 @@ class RetryingSession(Session):
     def _attempt(
         self, budget: RateBudget, request: PreparedRequest, kwargs: dict[str, Any]
     ) -> Response:
-        """One try on the wire: a grant from the host's budget, the request, the budget told."""
-        budget.acquire()
+        """One try on the wire, after the host's budget granted it; the budget is told the end."""
         remaining = None
         try:
             with self._in_flight:  # concurrency bounds children and windows together
