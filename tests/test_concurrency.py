@@ -3,6 +3,7 @@ and Ctrl-C ends a sync promptly."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -88,3 +89,22 @@ def test_ctrl_c_ends_a_concurrent_sync_promptly(tmp_path: Path) -> None:
     assert process.returncode == 130, output
     assert "interrupted" in output
     assert elapsed < 10
+
+
+def test_a_silent_api_is_not_read_one_request_at_a_time_after_its_429s(tmp_path: Path) -> None:
+    # the API announces X-RateLimit-Remaining only on its 429s; once the pause is over, the
+    # workers must overlap again (one at a time, arrivals would be >= the 100 ms latency apart)
+    faults = Faults(
+        latency_ms=100, rate_limit=50, rate_burst=10, retry_after=1, quota_headers=False
+    )
+    with run_emulator(API, EmulatorOptions(faults=faults)) as emu:
+        result = sync_emulated(API, emu, tmp_path / "s.duckdb", concurrency=16)
+        entries = sorted(emu.requests.entries(), key=lambda e: e.at)
+        truth = {r: len(emu.truth(r)) for r in ("reports", "report_runs", "query_runs")}
+    limited = [e.at for e in entries if e.status == 429]
+    assert limited, "the emulator's limit was reached"
+    after = [e.at for e in entries if e.status == 200 and e.at > limited[0] + 1.0]
+    assert len(after) > 10
+    gaps = [b - a for a, b in itertools.pairwise(after)]
+    assert min(gaps) < 0.05, f"arrivals at least {min(gaps):.3f} s apart: one request at a time"
+    assert {r: result.table_rows.get(r) for r in truth} == truth
