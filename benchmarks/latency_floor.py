@@ -57,11 +57,17 @@ def per_page(base_url: str, threads: int) -> tuple[float, float]:
     url = base_url + "/v6/deployments"
     newest = session.get(url, params={"limit": 1}, timeout=30).json()["deployments"][0]
 
+    errors: list[BaseException] = []
+
     def work(offset: int) -> None:
-        for i in range(PAGE_ROUNDS):  # distinct time ranges: no answer is a repeat
-            until = newest["createdAt"] - (offset * PAGE_ROUNDS + i) * HOUR_MS
-            page = session.get(url, params={"limit": 100, "until": until}, timeout=30).json()
-            assert len(page["deployments"]) == 100, "asked past the oldest deployment"
+        try:
+            for i in range(PAGE_ROUNDS):  # distinct time ranges: no answer is a repeat
+                until = newest["createdAt"] - (offset * PAGE_ROUNDS + i) * HOUR_MS
+                page = session.get(url, params={"limit": 100, "until": until}, timeout=30).json()
+                if len(page["deployments"]) != 100:
+                    raise RuntimeError("asked past the oldest deployment: raise PAGE_SCALE")
+        except BaseException as exc:  # a thread's error would otherwise vanish
+            errors.append(exc)
 
     workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
     started, cpu = time.perf_counter(), time.process_time()
@@ -69,6 +75,9 @@ def per_page(base_url: str, threads: int) -> tuple[float, float]:
         worker.start()
     for worker in workers:
         worker.join()
+    session.close()
+    if errors:
+        raise errors[0]
     pages = threads * PAGE_ROUNDS
     wall_ms = (time.perf_counter() - started) / pages * 1000
     return wall_ms, (time.process_time() - cpu) / pages * 1000

@@ -163,8 +163,60 @@ def test_an_answer_without_quota_headers_clears_a_stale_quota() -> None:
 
     budget = RateBudget(None, sleep=must_not_wait)
     budget.acquire()
-    budget.release(0.0)  # the 429: none remain
+    budget.release(0.0, 429)  # the 429: none remain
     budget.acquire()
-    budget.release(None)  # a later answer announces nothing
+    budget.release(None, 200)  # a later answer announces nothing
     budget.acquire()
     budget.acquire()  # two in flight at once
+
+
+def test_a_request_without_an_answer_leaves_the_quota_as_it_was() -> None:
+    fake = FakeTime()
+    budget = RateBudget(None, clock=fake.clock, sleep=fake.sleep)
+    budget.acquire()
+    budget.release(3.0, 200)  # 3 remain: with the reserve of 2, one request at a time
+    budget.acquire()
+    budget.release(None, None)  # a connection error: no news about the quota
+    budget.acquire()
+    assert not fake.slept
+    waited = threading.Event()
+
+    def second() -> None:
+        budget.acquire()
+        waited.set()
+
+    worker = threading.Thread(target=second, daemon=True)
+    worker.start()
+    assert not waited.wait(0.2), "a second request went while the API says 3 remain"
+    budget.release(None, 200)
+    assert waited.wait(2.0)
+
+
+def test_a_429_slows_the_host_to_what_the_api_was_accepting() -> None:
+    # 20 requests in a second of which 4 got through: the API takes ~4/s, not half of 20/s
+    fake = FakeTime()
+    budget = RateBudget(None, clock=fake.clock, sleep=fake.sleep)
+    generations = []
+    for n in range(20):
+        generations.append(budget.acquire())
+        fake.now += 0.05
+        budget.release(None, 200 if n % 5 == 0 else 429)
+    budget.throttle(generations[1])
+    assert budget.limit is not None and budget.limit.rate == pytest.approx(4.0)
+    fake.now += 1.0  # then it climbs back fast towards the 20/s it was refused at
+    budget.acquire()
+    assert budget.limit.rate > 4.0
+
+
+def test_time_paused_does_not_count_as_time_sending() -> None:
+    # 50 req/s for a second, then the API's quota pause; a 429 to a request sent before the
+    # pause arrives in the middle of it: the host was sending at 50/s, not at 50 per 1.5 s
+    fake = FakeTime()
+    budget = RateBudget(None, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(50):
+        generation = budget.acquire()
+        fake.now += 0.02
+    budget.pause(1.0)
+    fake.now += 0.5
+    budget.throttle(generation)
+    assert budget.limit is not None and budget.limit.rate == pytest.approx(25, rel=0.05)

@@ -58,7 +58,9 @@ def test_a_response_body_is_parsed_once_for_every_reader() -> None:
 
 def test_a_claimed_page_is_not_prepared_twice_and_a_lost_claim_fetches_afresh() -> None:
     with scripted_server() as server:
-        server.script("/page", Reply(200, {"data": [1]}), Reply(200, {"data": [2]}))
+        server.script(
+            "/page", Reply(200, {"data": [1]}), Reply(200, {"data": [2]}), Reply(200, {"data": [3]})
+        )
         session = RetryingSession()
         url = server.base_url + "/page"
         request = Request("GET", url, headers={"Authorization": "Bearer s3cret"})
@@ -73,7 +75,7 @@ def test_a_claimed_page_is_not_prepared_twice_and_a_lost_claim_fetches_afresh() 
         stand_in = session.prepare_request(request)
         session.first_done([token])
         session.discard(token)  # the page is forgotten between prepare and send
-        assert session.send(stand_in).json() == {"data": [2]}  # asked again, in full
+        assert session.send(stand_in).json() == {"data": [3]}  # asked again, in full
         session.close()
     assert server.hits["/page"] == 3  # the forgotten prefetch was answered, then asked again
     for sent in server.seen_headers:

@@ -57,7 +57,8 @@ class RequestLog:
             self._entries.clear()
 
     def entries(self) -> list[LoggedRequest]:
-        """A snapshot of the requests so far, oldest first."""
+        """A snapshot of the requests so far, in the order they were answered (sort by `at` for
+        the order they arrived)."""
         with self._lock:
             return list(self._entries)
 
@@ -82,7 +83,7 @@ class RequestLog:
         status: int | None = None,
         outcome: Outcome | str | None = None,
     ) -> list[LoggedRequest]:
-        """The requests that match every given criterion, oldest first."""
+        """The requests that match every given criterion, in the order they were answered."""
         return [
             e
             for e in self.entries()

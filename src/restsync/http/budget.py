@@ -32,7 +32,11 @@ RECOVERY = 1.2
 RECOVERY_S = 1.0
 CLIMB_S = 0.25
 PROBE_FROM = 0.9  # of the rate last refused: below it recovery climbs by RECOVERY, above it probes
-PROBE_STEP = 0.01  # of the rate last refused, added per quiet RECOVERY_S while probing
+PROBE_STEP = 0.01  # of the rate last refused, added per quiet RECOVERY_S while probing...
+PROBE_PATIENCE = 4  # ...for this many steps; then each step doubles (a stale estimate wears off)
+RECENT_PAUSES = 64
+ACCEPTED_SPAN_S = 1.0
+TOO_MANY_REQUESTS = 429
 TOKEN_EPSILON = 1e-9
 QUOTA_RESERVE = 2  # requests held back from what the API says remains, for answers in transit
 QUOTA_POLL_S = 0.005  # how often a worker held by the quota looks again
@@ -66,17 +70,22 @@ class RateBudget:
         self._stamp = clock()
         self._paused_until = 0.0
         self._granted: deque[float] = deque(maxlen=RECENT_GRANTS)
+        self._answered_ok: deque[float] = deque(maxlen=RECENT_GRANTS)  # answers not 429
+        self._pauses: deque[tuple[float, float]] = deque(maxlen=RECENT_PAUSES)
         self._last_throttle = float("-inf")  # the last change of rate, down or up
-        self._decreased_at = float("-inf")  # the last slow-down
-        self._resumed_at = float("-inf")  # the end of the last pause
-        self._refused_rate: float | None = None  # the sending rate a 429 last answered
+        self._generation = 0  # slow-downs so far: a grant carries the count it was made under
+        self._refused_rate: float | None = None  # the rate the API last refused, as estimated
+        self._probes = 0  # probing steps since the last slow-down
         self.configured = limit
         self.waited_s = 0.0
         self._in_flight = 0  # requests granted and not yet answered
         self._remaining: float | None = None  # the API's last word on its quota, if it gives one
 
-    def acquire(self) -> float:
-        """Block until the host is not paused and a token is free, then take it; the grant time."""
+    def acquire(self) -> int:
+        """Block until the host is not paused and a token is free, then take it.
+
+        Returns the grant's generation (how many slow-downs came before it), for `throttle`.
+        """
         while True:
             with self._lock:
                 now = self._clock()
@@ -88,20 +97,24 @@ class RateBudget:
                     if wait <= 0:
                         self._granted.append(now)
                         self._in_flight += 1
-                        return now
+                        return self._generation
                 self.waited_s += wait
             self._sleep(wait)
 
-    def release(self, remaining: float | None = None) -> None:
-        """A granted request was answered; `remaining` is the quota its answer announced.
+    def release(self, remaining: float | None = None, status: int | None = None) -> None:
+        """A granted request ended: with an answer of `status` announcing `remaining`, or none.
 
         An answer that announces nothing clears what an earlier one said: an API that sends
         `X-RateLimit-Remaining: 0` only with its 429s would otherwise hold the host to one
-        request at a time for the rest of the sync, long after the quota was renewed.
+        request at a time for the rest of the sync, long after the quota was renewed. A
+        request that got no answer (status None) says nothing about the quota.
         """
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
-            self._remaining = remaining
+            if status is not None:
+                self._remaining = remaining
+                if status != TOO_MANY_REQUESTS:
+                    self._answered_ok.append(self._clock())
 
     def _quota_wait(self) -> float:
         """0 while the announced quota covers one more request beside those in flight.
@@ -114,41 +127,66 @@ class RateBudget:
             return 0.0
         return 0.0 if self._in_flight < self._remaining - QUOTA_RESERVE else QUOTA_POLL_S
 
-    def throttle(self, granted_at: float | None = None) -> None:
-        """The API answered 429: slow the host to 0.7 of the rate it was refused at.
+    def throttle(self, generation: int | None = None) -> None:
+        """The API answered 429: slow the host to what it was accepting, at most half.
 
-        Whether or not a limit was configured, a 429 says the real one is lower. One slow-down
-        per congestion: a 429 to a request granted before the last slow-down is an echo of the
-        same excess (16 workers' first burst brings up to 16 of them), not news.
+        Whether or not a limit was configured, a 429 says the real one is lower. The new rate
+        is half the rate the host was refused at, or the rate the API answered without 429s
+        lately if that is lower (a burst far over the limit, as at the start of a sync: what
+        got through says how much gets through). Recovery then climbs fast back towards the
+        refused rate. One slow-down per congestion: a 429 to a request granted before the last
+        slow-down (`generation`, from `acquire`) is an echo of the same excess, as the first
+        burst of 16 workers brings up to 16 of them, not news.
         """
         with self._lock:
             now = self._clock()
-            if granted_at is not None and granted_at < self._decreased_at:
+            if generation is not None and generation < self._generation:
                 return
             sending = self._sending_rate(now)
+            accepted = self._accepted_rate(now)
             if self.limit is None:
                 refused = sending
             else:
                 refused = min(self.limit.rate, sending) if sending else self.limit.rate
+            rate = refused * DECREASE
+            if accepted:
+                rate = min(rate, accepted) if rate else accepted
             self._refused_rate = refused or None
-            self.limit = RateLimit(max(MIN_RATE, refused * DECREASE), 1)
-            self._tokens = 0.0
-            self._last_throttle = self._decreased_at = now
+            self.limit = RateLimit(max(MIN_RATE, rate), 1)
+            self._tokens, self._stamp = 0.0, now  # the next grant waits a whole interval
+            self._last_throttle = now
+            self._generation += 1
+            self._probes = 0
 
     def _sending_rate(self, now: float) -> float:
-        """Requests granted per second lately, not counting the last pause (0.0: none)."""
-        since = max(now - RECENT_WINDOW_S, self._resumed_at)
-        recent = [t for t in self._granted if t >= since]
+        """Grants per second over the recent window, time paused left out (0.0: none)."""
+        recent = [t for t in self._granted if t >= now - RECENT_WINDOW_S]
         if not recent:
             return 0.0
-        return len(recent) / max(MIN_SPAN_S, now - recent[0])
+        start = recent[0]
+        paused = sum(max(0.0, min(end, now) - max(begin, start)) for begin, end in self._pauses)
+        return len(recent) / max(MIN_SPAN_S, now - start - paused)
+
+    def _accepted_rate(self, now: float) -> float:
+        """Answers other than 429 per second of the recent window, by the wall clock.
+
+        Over at least ACCEPTED_SPAN_S: a short sample is the API's burst, not its rate, and
+        paused time counts, as the API's bucket refills no faster while the host waits.
+        """
+        since = now - RECENT_WINDOW_S
+        start = next((t for t in self._granted if t >= since), None)
+        if start is None:
+            return 0.0
+        count = sum(1 for t in self._answered_ok if t >= start)
+        return count / max(ACCEPTED_SPAN_S, now - start)
 
     def _recover(self, now: float) -> None:
-        """The increase side: a quiet spell after throttling raises the rate again.
+        """The increase side: while no 429 comes, the rate rises again.
 
         Fast (by RECOVERY every CLIMB_S) while well below the rate last refused, then by a
         small step every RECOVERY_S, so the host spends its time just under the API's limit
-        rather than bouncing off it.
+        rather than bouncing off it; after PROBE_PATIENCE such steps each step doubles, so an
+        estimate that was too low (or a limit that rose) does not hold the host down for long.
         """
         if self.limit is None:
             return
@@ -164,7 +202,9 @@ class RateBudget:
         elif climbing:
             rate = min(rate * RECOVERY, PROBE_FROM * known)
         else:
-            rate += PROBE_STEP * known
+            self._probes += 1
+            step = PROBE_STEP * known * 2 ** max(0, self._probes - PROBE_PATIENCE)
+            rate = min(rate + step, rate * RECOVERY)
         burst = self.configured.burst if self.configured else 1
         self.limit = RateLimit(min(ceiling, rate), burst)
         self._last_throttle = now  # one step per quiet spell
@@ -187,8 +227,11 @@ class RateBudget:
         """Hold every worker of this host for `seconds` (the longest pause asked for wins)."""
         seconds = min(max(0.0, seconds), MAX_PAUSE_S)
         with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
-            self._resumed_at = self._paused_until
+            now = self._clock()
+            until = max(self._paused_until, now + seconds)
+            if until > self._paused_until:
+                self._pauses.append((max(now, self._paused_until), until))
+            self._paused_until = until
             if self.limit is not None:
                 self._tokens = 0.0  # after a pause, start from an empty bucket: no burst into it
                 self._stamp = self._paused_until

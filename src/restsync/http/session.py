@@ -233,7 +233,7 @@ class RetryingSession(Session):
         while True:
             attempt += 1
             self._count(retry=attempt > 1)
-            granted_at = budget.acquire()
+            generation = budget.acquire()
             try:
                 response = self._attempt(budget, request, kwargs)
             except HTTPError as exc:  # raised by dlt's response hook for statuses >= 400
@@ -260,7 +260,7 @@ class RetryingSession(Session):
                     return response
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
             if wait.host_wide:
-                budget.throttle(granted_at)  # the real limit is lower than what was granted
+                budget.throttle(generation)  # the real limit is lower than what was granted
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
             else:
                 self._sleep(wait.seconds)
@@ -269,18 +269,19 @@ class RetryingSession(Session):
         self, budget: RateBudget, request: PreparedRequest, kwargs: dict[str, Any]
     ) -> Response:
         """One try on the wire, after the host's budget granted it; the budget is told the end."""
-        remaining = None
+        remaining, status = None, None  # no answer: the budget learns nothing of the quota
         try:
             with self._in_flight:  # concurrency bounds children and windows together
                 response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
-            remaining = remaining_from_headers(response.headers)
+            remaining, status = remaining_from_headers(response.headers), response.status_code
             return response
         except HTTPError as exc:
             if exc.response is not None:
-                remaining = remaining_from_headers(exc.response.headers)
+                answer = exc.response
+                remaining, status = remaining_from_headers(answer.headers), answer.status_code
             raise
         finally:
-            budget.release(remaining)
+            budget.release(remaining, status)
 
     def _wait_or_raise(
         self,
