@@ -74,6 +74,14 @@ class ParsedOnceResponse(Response):
         return self.__dict__["_restsync_json"]
 
 
+@dataclass(frozen=True)
+class _Prefetch:
+    """A page sent ahead: its answer to come, and its URL (for the claiming request)."""
+
+    future: Future[Response]
+    url: str | None
+
+
 class _Claimed(PreparedRequest):
     """Stands in for a claimed page's request: its URL (for dlt's log) and its token."""
 
@@ -114,8 +122,7 @@ class RetryingSession(Session):
         self.pool_size = max(pool_size, 1)
         self._in_flight = threading.BoundedSemaphore(self.pool_size)  # requests on the wire
         self._prefetch_pool: ThreadPoolExecutor | None = None
-        self._prefetched: dict[str, Future[Response]] = {}
-        self._prefetched_urls: dict[str, str | None] = {}
+        self._prefetched: dict[str, _Prefetch] = {}
         self._tokens = itertools.count()
         self._lock = threading.Lock()
         self.attempts_total = 0
@@ -166,8 +173,8 @@ class RetryingSession(Session):
                     self.pool_size, thread_name_prefix="restsync-page"
                 )
             token = f"p{next(self._tokens)}"
-            self._prefetched[token] = self._prefetch_pool.submit(self.send, prepared, **settings)
-            self._prefetched_urls[token] = prepared.url
+            future = self._prefetch_pool.submit(self.send, prepared, **settings)
+            self._prefetched[token] = _Prefetch(future, prepared.url)
         return token
 
     def prepare_request(self, request: Request) -> PreparedRequest:
@@ -175,9 +182,9 @@ class RetryingSession(Session):
         token = request.headers.get(PREFETCH_HEADER)
         if token is not None:
             with self._lock:
-                url = self._prefetched_urls.get(token)
-            if url is not None:
-                return _Claimed(request, url, token)
+                prefetch = self._prefetched.get(token)
+            if prefetch is not None:
+                return _Claimed(request, prefetch.url, token)
         return super().prepare_request(request)
 
     def claim(self, request: Request, token: str | None) -> None:
@@ -190,7 +197,7 @@ class RetryingSession(Session):
     def first_done(self, tokens: list[str]) -> str:
         """Of these prefetches, one that has finished (waiting for the first if none has)."""
         with self._lock:
-            futures = {self._prefetched[t]: t for t in tokens if t in self._prefetched}
+            futures = {self._prefetched[t].future: t for t in tokens if t in self._prefetched}
         if not futures:
             return tokens[0]  # already claimed or dropped: sending it will fetch afresh
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -199,17 +206,15 @@ class RetryingSession(Session):
     def discard(self, token: str) -> None:
         """Forget a prefetch nobody will claim; cancel it if it has not started."""
         with self._lock:
-            future = self._prefetched.pop(token, None)
-            self._prefetched_urls.pop(token, None)
-        if future is not None:
-            future.cancel()
+            prefetch = self._prefetched.pop(token, None)
+        if prefetch is not None:
+            prefetch.future.cancel()
 
     def close(self) -> None:
         """Close the connections and stop the page pool (pages not yet sent are dropped)."""
         with self._lock:
             pool, self._prefetch_pool = self._prefetch_pool, None
             self._prefetched.clear()
-            self._prefetched_urls.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         super().close()
@@ -219,10 +224,9 @@ class RetryingSession(Session):
         token = request.headers.pop(PREFETCH_HEADER, None)
         if token is not None:
             with self._lock:
-                future = self._prefetched.pop(token, None)
-                self._prefetched_urls.pop(token, None)
-            if future is not None:
-                return future.result()  # the response, or the error it ended in
+                prefetch = self._prefetched.pop(token, None)
+            if prefetch is not None:
+                return prefetch.future.result()  # the response, or the error it ended in
             if isinstance(request, _Claimed):  # dropped meanwhile (closed): fetch it afresh
                 request = super().prepare_request(request.original)
                 request.headers.pop(PREFETCH_HEADER, None)
