@@ -13,7 +13,13 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["RateBudget", "RateLimit", "pause_from_headers", "remaining_from_headers"]
+__all__ = [
+    "TOO_MANY_REQUESTS",
+    "RateBudget",
+    "RateLimit",
+    "pause_from_headers",
+    "remaining_from_headers",
+]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -142,8 +148,10 @@ class RateBudget:
             now = self._clock()
             if generation is not None and generation < self._generation:
                 return
-            sending = self._sending_rate(now)
-            accepted = self._accepted_rate(now)
+            # the recent window starts at its first grant: the host was sending from then on
+            start = next((t for t in self._granted if t >= now - RECENT_WINDOW_S), None)
+            sending = self._sending_rate(start, now) if start is not None else 0.0
+            accepted = self._accepted_rate(start, now) if start is not None else 0.0
             if self.limit is None:
                 refused = sending
             else:
@@ -158,25 +166,18 @@ class RateBudget:
             self._generation += 1
             self._probes = 0
 
-    def _sending_rate(self, now: float) -> float:
-        """Grants per second over the recent window, time paused left out (0.0: none)."""
-        recent = [t for t in self._granted if t >= now - RECENT_WINDOW_S]
-        if not recent:
-            return 0.0
-        start = recent[0]
+    def _sending_rate(self, start: float, now: float) -> float:
+        """Grants per second since `start`, time paused left out."""
+        count = sum(1 for t in self._granted if t >= start)
         paused = sum(max(0.0, min(end, now) - max(begin, start)) for begin, end in self._pauses)
-        return len(recent) / max(MIN_SPAN_S, now - start - paused)
+        return count / max(MIN_SPAN_S, now - start - paused)
 
-    def _accepted_rate(self, now: float) -> float:
-        """Answers other than 429 per second of the recent window, by the wall clock.
+    def _accepted_rate(self, start: float, now: float) -> float:
+        """Answers other than 429 per second since `start`, by the wall clock.
 
         Over at least ACCEPTED_SPAN_S: a short sample is the API's burst, not its rate, and
         paused time counts, as the API's bucket refills no faster while the host waits.
         """
-        since = now - RECENT_WINDOW_S
-        start = next((t for t in self._granted if t >= since), None)
-        if start is None:
-            return 0.0
         count = sum(1 for t in self._answered_ok if t >= start)
         return count / max(ACCEPTED_SPAN_S, now - start)
 

@@ -28,6 +28,7 @@ from requests.structures import CaseInsensitiveDict
 
 from restsync.errors import CredentialsError, RetriesExhaustedError
 from restsync.http.budget import (
+    TOO_MANY_REQUESTS,
     Clock,
     RateBudget,
     RateLimit,
@@ -46,7 +47,6 @@ PREFETCH_HEADER = "X-Restsync-Prefetched"  # private: the token of a response al
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_POOL_SIZE = 16
 CREDENTIAL_STATUSES = frozenset({401, 403})
-TOO_MANY_REQUESTS = 429
 TRANSIENT_EXCEPTIONS = (RequestsConnectionError, Timeout, ChunkedEncodingError)
 
 
