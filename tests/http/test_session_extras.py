@@ -1,11 +1,14 @@
 """Work done once instead of per request: requests' environment settings (proxies, CA bundle)
-per host, a response's JSON body per response, a prefetched page's
-request when it is sent ahead."""
+per host, a response's JSON body per response (parsed fast, to the same values requests would
+give), a prefetched page's request when it is sent ahead."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from requests import Request
+from requests.exceptions import JSONDecodeError
 
 from restsync.http.session import RetryingSession
 from tests.scripted_server import Reply, scripted_server
@@ -54,6 +57,34 @@ def test_a_response_body_is_parsed_once_for_every_reader() -> None:
         assert first == {"data": [{"id": 1}], "next": "abc"}
         assert response.json() is first  # the paginator's read reuses the client's parse
         assert response.json(parse_float=str) is not first  # other options parse afresh
+
+
+def _parsed(body: bytes, content_type: str = "application/json") -> object:
+    """What the session's response gives for a body served with this content type."""
+    with scripted_server() as server:
+        server.script("/page", Reply(200, body, {"Content-Type": content_type}))
+        return RetryingSession().get(server.base_url + "/page").json()
+
+
+def test_integers_past_64_bits_stay_exact() -> None:
+    # orjson alone reads these as floats: 1.2345678901234568e+23
+    body = b'{"data": [{"id": 123456789012345678901234, "n": -9223372036854775809}]}'
+    assert _parsed(body) == {"data": [{"id": 123456789012345678901234, "n": -(2**63) - 1}]}
+
+
+def test_a_declared_charset_is_honoured() -> None:
+    # UTF-8 bytes of "Café" declared Latin-1: requests decodes them as Latin-1, so must we
+    body = '{"name": "Café"}'.encode()
+    assert _parsed(body, "application/json; charset=ISO-8859-1") == {"name": "CafÃ©"}
+    assert _parsed(body) == {"name": "Café"}
+
+
+def test_what_the_fast_parser_refuses_is_parsed_as_before() -> None:
+    assert _parsed(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}  # a BOM: orjson refuses, requests not
+    parsed = _parsed(b'{"v": 1e400, "w": 1.5}')  # past a double: orjson refuses, requests: inf
+    assert isinstance(parsed, dict) and math.isinf(parsed["v"]) and parsed["w"] == 1.5
+    with pytest.raises(JSONDecodeError):
+        _parsed(b'{"data": [1, 2')  # broken: requests' own error, as dlt expects
 
 
 def test_a_claimed_page_is_not_prepared_twice_and_a_lost_claim_fetches_afresh() -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from dlt.sources.helpers.requests import Session
 from dlt.sources.helpers.rest_client.redaction import sanitize_url
 from requests import PreparedRequest, Request, Response
@@ -59,10 +60,13 @@ class Wait:
 
 
 class ParsedOnceResponse(Response):
-    """A response that parses its JSON body once, however many readers ask.
+    """A response that parses its JSON body once, however many readers ask, and fast.
 
     dlt's client parses a page for its data and a cursor paginator parses it again for the
-    cursor: on 100-record pages that second parse was an eighth of the extract's CPU.
+    cursor: on 100-record pages that second parse was an eighth of the extract's CPU. The one
+    parse is orjson's (0.11 ms for a 40 kB page where requests' simplejson takes 0.27) wherever
+    it gives what requests would: a UTF-8 body with no integer past 64 bits (orjson reads those
+    as floats); anything else, or anything orjson refuses, is parsed by requests as before.
     """
 
     def json(self, **kwargs: Any) -> Any:
@@ -70,8 +74,28 @@ class ParsedOnceResponse(Response):
         if kwargs:
             return super().json(**kwargs)
         if "_restsync_json" not in self.__dict__:
-            self.__dict__["_restsync_json"] = super().json()
+            self.__dict__["_restsync_json"] = self._parse()
         return self.__dict__["_restsync_json"]
+
+    def _parse(self) -> Any:
+        body = self.content
+        encoding = (self.encoding or "utf-8").lower().replace("_", "-")
+        if encoding in UTF8_NAMES and _no_long_digit_run(body):
+            try:
+                return orjson.loads(body)
+            except orjson.JSONDecodeError:
+                pass  # NaN, a BOM, bad JSON...: requests decides, and raises its own error
+        return super().json()
+
+
+UTF8_NAMES = frozenset({"utf-8", "utf8"})
+LONG_DIGIT_RUN = b"0" * 19  # 19 digits may pass 2**63: orjson would read the integer as a float
+_DIGITS_TO_ZERO = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+
+
+def _no_long_digit_run(body: bytes) -> bool:
+    """True if `body` has no run of 19 digits (8 us on 40 kB, where a regex takes 650)."""
+    return LONG_DIGIT_RUN not in body.translate(_DIGITS_TO_ZERO)
 
 
 @dataclass(frozen=True)
