@@ -7,6 +7,7 @@ reaches the caller. Stopping asks uvicorn to exit and joins the thread.
 
 from __future__ import annotations
 
+import gc
 import socket
 import sys
 import threading
@@ -272,6 +273,9 @@ def serve(
         options = replace(options, port=port)
     stream = out or sys.stdout
     with run_emulator(api, options) as emulator:
+        # the store lives as long as the server: a full GC pass walking its million objects
+        # held every request for 0.2-0.3 s (a 200,000-deployment hosting store)
+        gc.freeze()
         lines = [f"{emulator.name} emulator serving at {emulator.base_url}"]
         lines += [f"  {name}: {value}" for name, value in emulator.credentials.items()]
         lines += [f"  setting {name}: {value}" for name, value in emulator.settings.items()]
@@ -282,3 +286,5 @@ def serve(
                 time.sleep(SERVE_POLL_S)
         except KeyboardInterrupt:
             pass
+        finally:
+            gc.unfreeze()
