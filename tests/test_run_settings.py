@@ -1,12 +1,8 @@
-"""The dlt settings a sync runs with: worker count from --concurrency, uncompressed local files,
-the heap frozen for the run."""
+"""The dlt settings a sync runs with: worker count from --concurrency, uncompressed local files."""
 
 from __future__ import annotations
 
-import gc
 import os
-import weakref
-from collections.abc import Iterator
 from pathlib import Path
 
 import dlt
@@ -17,10 +13,8 @@ from restsync.sync import (
     EXTRACT_UNCOMPRESSED_ENV,
     EXTRACT_WORKERS_ENV,
     NORMALIZE_UNCOMPRESSED_ENV,
-    SyncOptions,
     run_environment,
     run_settings,
-    sync,
 )
 from tests.connectors.support import sync_emulated
 
@@ -66,52 +60,3 @@ def test_dlt_reads_the_settings_extract_and_normalize_write_plain_files(tmp_path
     assert extracted and normalized
     for name, content in {**extracted, **normalized}.items():
         assert content[:2] != b"\x1f\x8b", f"{name} is gzipped"
-
-
-class _Cycle:
-    """Garbage only the cycle collector can free."""
-
-    def __init__(self) -> None:
-        self.me = self
-
-
-def _sync_recording_freeze(tmp_path: Path, name: str) -> list[int]:
-    """Sync a one-resource source; the freeze count the resource saw while extracted."""
-    seen: list[int] = []
-
-    @dlt.resource(name="rows")
-    def rows() -> Iterator[dict[str, int]]:
-        seen.append(gc.get_freeze_count())
-        yield from ({"id": i} for i in range(10))
-
-    @dlt.source(name=name)
-    def source() -> object:
-        return rows
-
-    destination = dlt.destinations.duckdb(str(tmp_path / "runs.duckdb"))  # not the dataset name
-    result = sync(source(), SyncOptions(destination=destination, pipelines_dir=str(tmp_path)))
-    assert result.loaded_rows == {"rows": 10}
-    return seen
-
-
-def test_the_heap_is_frozen_during_a_run_and_its_garbage_collected_after(tmp_path: Path) -> None:
-    assert gc.get_freeze_count() == 0
-    garbage = weakref.ref(_Cycle())  # unreachable, not yet collected: frozen with the rest
-    seen = _sync_recording_freeze(tmp_path, "frozen")
-    assert seen and seen[0] > 0  # full collections skipped the old heap while rows flowed
-    assert gc.get_freeze_count() == 0
-    gc.collect()
-    assert garbage() is None  # unfrozen afterwards: nothing leaks
-
-
-def test_a_heap_the_caller_froze_stays_frozen(tmp_path: Path) -> None:
-    garbage = weakref.ref(_Cycle())
-    gc.freeze()
-    try:
-        _sync_recording_freeze(tmp_path, "callers")
-        gc.collect()
-        assert garbage() is not None  # still frozen: the run did not unfreeze the caller's heap
-    finally:
-        gc.unfreeze()
-    gc.collect()
-    assert garbage() is None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import os
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ from dlt.extract import DltSource
 from requests.exceptions import HTTPError
 
 from restsync.errors import ApiError, ConfigError, CredentialsError, RestsyncError, SyncError
+from restsync.heap import frozen_heap
 from restsync.http.budget import RateLimit
 from restsync.http.redact import redact
 from restsync.source import SourceOptions, build_source
@@ -162,36 +161,6 @@ def run_settings(pipeline: dlt.Pipeline, concurrency: int) -> dict[str, str]:
     if local and pipeline.staging is None:
         settings[NORMALIZE_UNCOMPRESSED_ENV] = "true"
     return settings
-
-
-_frozen_lock = threading.Lock()
-_frozen_runs = 0  # runs inside the freeze this module made (0: none made, or the user's own)
-
-
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Keep the objects that exist before a run out of the collector's full passes during it.
-
-    A sync allocates rows by the million, so the collector runs full passes, and each walked the
-    ~100,000 objects of dlt, DuckDB and the imports: 1.0 s of a 13 s 200,000-row sync here,
-    0.15 s frozen. The objects are unfrozen afterwards, so garbage among them is still
-    collected. Runs side by side share one freeze; a heap the caller froze is left as it is.
-    """
-    global _frozen_runs
-    with _frozen_lock:
-        ours = _frozen_runs > 0 or gc.get_freeze_count() == 0
-        if ours:
-            if _frozen_runs == 0:
-                gc.freeze()
-            _frozen_runs += 1
-    try:
-        yield
-    finally:
-        if ours:
-            with _frozen_lock:
-                _frozen_runs -= 1
-                if _frozen_runs == 0:
-                    gc.unfreeze()
 
 
 @contextmanager

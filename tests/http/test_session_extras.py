@@ -4,13 +4,16 @@ give), a prefetched page's request when it is sent ahead."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
-from requests import Request
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from requests import Request, Response
 from requests.exceptions import JSONDecodeError
 
-from restsync.http.session import RetryingSession
+from restsync.http.session import ParsedOnceResponse, RetryingSession
 from tests.scripted_server import Reply, scripted_server
 
 URL = "http://api.example.test/v1/items?page=2"
@@ -66,10 +69,36 @@ def _parsed(body: bytes, content_type: str = "application/json") -> object:
         return RetryingSession().get(server.base_url + "/page").json()
 
 
-def test_integers_past_64_bits_stay_exact() -> None:
-    # orjson alone reads these as floats: 1.2345678901234568e+23
-    body = b'{"data": [{"id": 123456789012345678901234, "n": -9223372036854775809}]}'
-    assert _parsed(body) == {"data": [{"id": 123456789012345678901234, "n": -(2**63) - 1}]}
+def _typed(value: object) -> object:
+    """A value with every number's type made visible (1 == 1.0, but not here)."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=UTF-8", "application/vnd.api+json"],
+)
+def test_a_utf8_page_is_parsed_by_the_fast_parser(
+    content_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Response, **kwargs: object) -> object:
+        raise AssertionError("parsed by requests, not by the fast parser")
+
+    monkeypatch.setattr(Response, "json", refuse)
+    body = '{"data": [{"id": 7, "name": "Zoë", "score": 0.1}]}'.encode()
+    assert _parsed(body, content_type) == {"data": [{"id": 7, "name": "Zoë", "score": 0.1}]}
+
+
+@pytest.mark.parametrize(
+    "number", [-(2**63) - 1, 2**64, 123456789012345678901234, 2**64 - 1, -(2**63)]
+)
+def test_integers_past_64_bits_stay_exact_integers(number: int) -> None:
+    # orjson alone reads -(2**63) - 1 as -9.223372036854776e+18 and 2**64 as 1.8e19
+    assert _typed(_parsed(b'{"id": %d}' % number)) == {"id": ("int", number)}
 
 
 def test_a_declared_charset_is_honoured() -> None:
@@ -85,6 +114,32 @@ def test_what_the_fast_parser_refuses_is_parsed_as_before() -> None:
     assert isinstance(parsed, dict) and math.isinf(parsed["v"]) and parsed["w"] == 1.5
     with pytest.raises(JSONDecodeError):
         _parsed(b'{"data": [1, 2')  # broken: requests' own error, as dlt expects
+    with pytest.raises(JSONDecodeError):
+        _parsed(b"")
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, ascii_only=st.booleans())
+def test_the_fast_parse_equals_requests_parse(value: object, ascii_only: bool) -> None:
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+    fast, plain = ParsedOnceResponse(), Response()
+    for response in (fast, plain):
+        response._content = body
+        response.encoding = "utf-8"
+    assert _typed(fast.json()) == _typed(plain.json())
 
 
 def test_a_claimed_page_is_not_prepared_twice_and_a_lost_claim_fetches_afresh() -> None:
