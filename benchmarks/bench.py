@@ -1,6 +1,7 @@
 """restsync against plain dlt on the same emulated APIs, in one run: fan-out, rate limit, volume.
 
-Run:  .venv/bin/python benchmarks/bench.py [fanout ratelimit volume volume20 pages] [--quick]
+Run:  .venv/bin/python benchmarks/bench.py [fanout ratelimit volume volume20 pages child_pages]
+      [--quick]
 Prints a table and writes benchmarks/results/bench.json. The emulator runs in its own process
 (`restsync emulate`) so that server and client do not share a GIL; each variant runs in its own
 process too, so its peak RSS is its own. `--quick` shrinks every workload (for a smoke run).
@@ -18,7 +19,10 @@ process too, so its peak RSS is its own. `--quick` shrinks every workload (for a
 - pages: one long offset collection (commerce customers, 500 pages of 100) at 20 ms latency:
   restsync's pages ahead vs plain dlt's one page after another, against the bound
   `pages x latency / concurrency`; `served` is the emulator's first-to-last request span.
-  In these two, restsync runs 3 times (once with --quick): its row is the run with the median
+- child_pages: one parent's long child collection (product_analytics events at 2 a page: 116
+  pages for the first product) at 20 ms: restsync's child windows vs plain dlt, default and
+  tuned (dlt reads each parent's pages one after another), against the same bound.
+  In these three, restsync runs 3 times (once with --quick): its row is the run with the median
   served span, and end-to-end ratios use the median of its seconds.
 """
 
@@ -50,6 +54,7 @@ VOLUME_SCALE, VOLUME_QUICK = 4000, 200  # hosting: 50 deployments per scale unit
 CONCURRENCY = 16
 PAGES_LATENCY_MS = 20
 PAGES_SCALE, PAGES_QUICK = 1351, 135  # commerce: 37 customers per scale unit, 100 a page
+CHILD_PAGES = {"events": {"type": "offset", "limit": 2, "offset_param": "offset"}}
 DLT_TUNED_WORKERS = 20
 REPEATS = 3  # fanout's fast variants, and restsync in volume20 and pages: the median of 3 runs
 START_TIMEOUT_S = 120
@@ -109,25 +114,30 @@ def variant(spec: dict[str, Any]) -> None:
     from restsync.emulators import get_api
     from restsync.http.budget import RateLimit
     from restsync.http.guard import SelectorGuard
-    from restsync.sync import SyncOptions, connector_source, sync
+    from restsync.source import build_source
+    from restsync.sync import SyncOptions, sync
 
     name = spec["api"]
     values = {"base_url": spec["base_url"], **get_api(name).credentials, **spec["settings"]}
     destination = dlt.destinations.duckdb(str(Path(spec["folder"]) / f"{spec['label']}.duckdb"))
     started = time.perf_counter()
+    seed_config = get_connector(name).config(values)
+    for item in seed_config["resources"]:  # a page size other than the connector's
+        if item["name"] in spec.get("paginators", {}):
+            item["endpoint"]["paginator"] = spec["paginators"][item["name"]]
     if spec["mode"] == "restsync":
         rate = RateLimit(spec["rate"], 1) if spec.get("rate") else None
         concurrency = spec.get("concurrency", CONCURRENCY)
         options = SyncOptions(
             destination=destination, full_refresh=True, rate_limit=rate, concurrency=concurrency
         )
-        source, _ = connector_source(name, values, options.source_options(name))
+        source = build_source(seed_config, options.source_options(name))
         if spec.get("resources"):
             source = source.with_resources(*spec["resources"])
         result = sync(source, options)
         rows = sum(result.loaded_rows.values())
     else:  # plain dlt on the translated config: dlt's session, paging and extract pool
-        config = translate(get_connector(name).config(values)).config
+        config = translate(seed_config).config
         for item in config["resources"]:  # restsync's selector check is not plain dlt's
             paginator = item["endpoint"].get("paginator")
             if isinstance(paginator, SelectorGuard):
@@ -277,6 +287,28 @@ def pages(folder: str, quick: bool) -> dict[str, Any]:
     return out
 
 
+def child_pages(folder: str, quick: bool) -> dict[str, Any]:
+    """One parent's long child collection at 20 ms: a child window vs dlt's one page at a time."""
+    args = ["--scale", "1", "--latency-ms", str(PAGES_LATENCY_MS)]
+    emulator = Emulator("product_analytics", *args)
+    base = {"api": "product_analytics", "base_url": emulator.base_url, "folder": folder,
+            "settings": {}, "resources": ["products", "events"],
+            "paginators": CHILD_PAGES}  # fmt: skip
+    try:
+        ours = {"child_restsync": {"mode": "restsync"}}
+        times = 1 if quick else REPEATS  # the served-span target: a median
+        out = {
+            "restsync": repeated(emulator, base, ours, times, "served_seconds")["child_restsync"],
+            "dlt_tuned": measure(emulator, base, "child_dlt_tuned", mode="dlt_tuned"),
+            "dlt_default": measure(emulator, base, "child_dlt", mode="dlt_default"),
+        }
+    finally:
+        emulator.close()
+    needed = out["dlt_default"]["requests"]  # plain dlt asks for exactly the pages needed
+    out["bound_seconds"] = needed * PAGES_LATENCY_MS / 1000 / CONCURRENCY
+    return out
+
+
 def report(results: dict[str, Any]) -> None:
     """The table: seconds, rows, requests, 429s, RSS; ratios against plain dlt."""
     print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} "
@@ -322,7 +354,9 @@ def main() -> None:
     """Parse the benchmarks to run, run them, print and save the results."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "benchmarks", nargs="*", default=["fanout", "ratelimit", "volume", "volume20", "pages"]
+        "benchmarks",
+        nargs="*",
+        default=["fanout", "ratelimit", "volume", "volume20", "pages", "child_pages"],
     )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
@@ -343,6 +377,8 @@ def main() -> None:
             results["volume20"] = volume(folder, args.quick, latency_ms=PAGES_LATENCY_MS)
         if "pages" in args.benchmarks:
             results["pages"] = pages(folder, args.quick)
+        if "child_pages" in args.benchmarks:
+            results["child_pages"] = child_pages(folder, args.quick)
     report(results)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench.json").write_text(json.dumps(results, indent=2))

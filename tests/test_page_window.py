@@ -3,16 +3,21 @@ asking for no page twice and for at most concurrency - 1 pages past the end."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from pathlib import Path
 
+import dlt
 import pytest
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator, PageNumberPaginator
 
+from restsync.connectors import get_connector
 from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.http.paginators import ShortPageOffsetPaginator
 from restsync.http.session import RetryingSession
 from restsync.http.window import PageWindow
+from restsync.source import SourceOptions, build_source
+from restsync.sync import SyncOptions, sync
 from tests.connectors.support import sync_emulated
 from tests.scripted_server import Reply, scripted_server
 from tests.truth import diff, table_rows, truth_rows
@@ -90,3 +95,68 @@ def test_a_failing_page_ahead_fails_the_collection() -> None:
             for _ in client.paginate("/items", paginator=window, data_selector="data"):
                 pass
         session.close()
+
+
+CHILD_PAGE = 8  # events per page: products of 230, 100, 17 and 0 events take 29, 13, 3, 1 pages
+CHILD_LATENCY_MS = 20
+SHORT_CHILD_PAGES = 3  # a child of up to 3 pages makes exactly the requests it needs
+
+
+def sync_child_events(
+    tmp_path: Path, concurrency: int
+) -> tuple[dict[str, list[float]], dict[str, list[int]], dict[str, int]]:
+    """Sync product_analytics' events at 8 a page; per product: arrivals, offsets, events."""
+    faults = Faults(latency_ms=CHILD_LATENCY_MS)
+    with run_emulator("product_analytics", EmulatorOptions(scale=1, faults=faults)) as emu:
+        values = {"base_url": emu.base_url, **emu.credentials, **emu.settings}
+        config = get_connector("product_analytics").config(values)
+        events = next(r for r in config["resources"] if r["name"] == "events")
+        paging = {"type": "offset", "limit": CHILD_PAGE, "offset_param": "offset"}
+        events["endpoint"]["paginator"] = paging
+        source = build_source(
+            config, SourceOptions(name="product_analytics", concurrency=concurrency)
+        )
+        destination = dlt.destinations.duckdb(str(tmp_path / "pa.duckdb"))
+        sync(source.with_resources("products", "events"), SyncOptions(destination=destination))
+        loaded = table_rows(str(tmp_path / "pa.duckdb"), "product_analytics", "events")
+        truth = truth_rows(emu, "events")
+        assert loaded == truth, diff(loaded, truth)
+        arrivals: dict[str, list[float]] = defaultdict(list)
+        offsets: dict[str, list[int]] = defaultdict(list)
+        for entry in sorted(
+            emu.requests.select(resource="events", outcome=Outcome.SERVED), key=lambda e: e.at
+        ):
+            product = entry.path.split("/")[-2]
+            arrivals[product].append(entry.at)
+            offsets[product].append(int(entry.query["offset"]))
+        counts = Counter(served.params["product_id"] for served in emu.truth("events"))
+        sizes = {str(p.record["id"]): counts[str(p.record["id"])] for p in emu.truth("products")}
+        return arrivals, offsets, sizes
+
+
+@pytest.mark.parametrize("concurrency", [4, 16])
+def test_one_parents_long_child_collection_fetches_pages_ahead(
+    tmp_path: Path, concurrency: int
+) -> None:
+    arrivals, offsets, sizes = sync_child_events(tmp_path, concurrency)
+    latency = CHILD_LATENCY_MS / 1000
+    for product, size in sizes.items():
+        needed = [CHILD_PAGE * i for i in range(size // CHILD_PAGE + 1)]
+        asked = offsets[product]
+        assert sorted(asked) == sorted(set(asked)), f"product {product}: a page asked twice"
+        assert set(needed) <= set(asked), f"product {product}: a page never asked for"
+        if len(needed) <= SHORT_CHILD_PAGES:  # a short child costs no request past its end
+            assert sorted(asked) == needed, f"product {product}: {sorted(asked)}"
+        else:
+            assert len(set(asked) - set(needed)) <= concurrency - 1
+            # one page after another, each arrives a full latency after the one before it
+            gaps = [b - a for a, b in zip(arrivals[product], arrivals[product][1:], strict=False)]
+            assert min(gaps) < latency / 2, f"product {product}: pages one at a time"
+
+
+def test_one_at_a_time_a_child_collection_is_read_page_by_page(tmp_path: Path) -> None:
+    arrivals, offsets, sizes = sync_child_events(tmp_path, 1)
+    for product, size in sizes.items():
+        assert offsets[product] == [CHILD_PAGE * i for i in range(size // CHILD_PAGE + 1)]
+        gaps = [b - a for a, b in zip(arrivals[product], arrivals[product][1:], strict=False)]
+        assert all(gap >= CHILD_LATENCY_MS / 1000 for gap in gaps)

@@ -19,12 +19,13 @@ from restsync.http.budget import RateLimit
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
 from restsync.http.slices import TimeSlices, time_cursor
-from restsync.http.window import PageWindow, numbered
+from restsync.http.window import OPENS_AFTER, PageWindow, numbered
 
 __all__ = ["SourceOptions", "build_source", "default_retry_policy"]
 
 DEFAULT_SOURCE_NAME = "rest_api"
 DEFAULT_CONCURRENCY = 16
+CHILD_OPENS_AFTER = 2  # full pages before a child's collection fetches ahead
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,11 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     dlt_config["client"] = {**dlt_config["client"], "session": session}
     dlt_config["resources"] = [_compiled_selector(r) for r in dlt_config["resources"]]
     if options.concurrency > 1:
+        ahead = options.concurrency - 1
         dlt_config["resources"] = [
-            _fan_out(r) if _is_child(r) else _windowed(r, session, options.concurrency - 1)
+            _fan_out(_windowed(r, session, ahead, child=True))
+            if _is_child(r)
+            else _windowed(r, session, ahead, child=False)
             for r in dlt_config["resources"]
         ]
     try:
@@ -89,17 +93,25 @@ def _fan_out(resource: dict[str, Any]) -> dict[str, Any]:
     return {**resource, "parallelized": True}
 
 
-def _windowed(resource: dict[str, Any], session: RetryingSession, ahead: int) -> dict[str, Any]:
-    """A top-level offset/page-number collection fetches pages ahead, a time cursor reads time
-    ranges side by side (children fan out instead: they are concurrent across parents
-    already, and most fit in one page)."""
+def _windowed(
+    resource: dict[str, Any], session: RetryingSession, ahead: int, *, child: bool
+) -> dict[str, Any]:
+    """An offset/page-number collection fetches pages ahead; a top-level time cursor reads time
+    ranges side by side.
+
+    Children are concurrent across parents already, but one parent with a long collection
+    would still be read a page at a time: each parent's copy of the window opens only after
+    `CHILD_OPENS_AFTER` full pages, so the usual child of one to three pages costs no extra
+    request.
+    """
     endpoint = resource.get("endpoint")
     if not isinstance(endpoint, Mapping):
         return resource
     paginator: Any = endpoint.get("paginator")
     if numbered(paginator) is not None:
-        window: BasePaginator = PageWindow(paginator, ahead, session)
-    elif time_cursor(paginator) is not None:
+        opens_after = CHILD_OPENS_AFTER if child else OPENS_AFTER
+        window: BasePaginator = PageWindow(paginator, ahead, session, opens_after=opens_after)
+    elif time_cursor(paginator) is not None and not child:
         window = TimeSlices(paginator, ahead + 1, session)
     else:
         return resource

@@ -9,6 +9,11 @@ The window opens like TCP's slow start (1, 2, 4, ... pages ahead, up to `ahead`)
 collection of a few pages costs at most about as many extra requests as it has pages, and a long
 one at most `ahead` (= concurrency - 1) requests past its end. With a total in the response no
 page past the end is asked for. Pages reach dlt in order; the stop rules stay dlt's paginator's.
+
+A child collection (one per parent item, most of them a page or two long) opens its window only
+after `opens_after` full pages: fetching page n+1 once page n came back full costs nothing (dlt
+would ask for it anyway), so a collection of up to `opens_after + 1` pages makes exactly the
+requests it would without a window, and a long one still reaches `ahead` pages in flight.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from requests import Request, Response
 if TYPE_CHECKING:
     from restsync.http.session import RetryingSession
 
-__all__ = ["PageWindow", "numbered", "snapshot", "wrapped"]
+__all__ = ["OPENS_AFTER", "PageWindow", "numbered", "snapshot", "wrapped"]
 
 FIRST_WINDOW = 1
+OPENS_AFTER = 1  # full pages before the window opens (a top-level collection: the first)
 MAX_WRAPPERS = 10
 P = TypeVar("P", bound=BasePaginator)
 
@@ -48,7 +54,13 @@ def numbered(paginator: Any) -> RangePaginator | None:
 class PageWindow(BasePaginator):
     """Delegates paging to `inner` and keeps up to `ahead` of its next pages in flight."""
 
-    def __init__(self, inner: BasePaginator, ahead: int, session: RetryingSession) -> None:
+    def __init__(
+        self,
+        inner: BasePaginator,
+        ahead: int,
+        session: RetryingSession,
+        opens_after: int = OPENS_AFTER,
+    ) -> None:
         super().__init__()
         range_paginator = numbered(inner)
         if range_paginator is None:
@@ -56,6 +68,7 @@ class PageWindow(BasePaginator):
         self.inner = inner
         self.ahead = ahead
         self.session = session
+        self.opens_after = max(opens_after, 1)
         self._range = range_paginator
         self._template: Request | None = None
         self._current = 0  # index of the page dlt's client asks for next (0 = the first)
@@ -83,6 +96,8 @@ class PageWindow(BasePaginator):
             return
         if self._current == 0:
             self._limit = self._pages_in_total(response)
+        if self._current + 1 < self.opens_after:
+            return  # too few full pages yet to tell a long collection from a short one
         for index in range(self._current + 1, self._current + 1 + self._window):
             if index not in self._pending and (self._limit is None or index < self._limit):
                 self._pending[index] = self.session.prefetch(self._request_for(index))
@@ -97,7 +112,8 @@ class PageWindow(BasePaginator):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PageWindow:
         """dlt copies a child's paginator per parent item; the copy shares the session."""
-        return PageWindow(copy.deepcopy(self.inner, memo), self.ahead, self.session)
+        inner = copy.deepcopy(self.inner, memo)
+        return PageWindow(inner, self.ahead, self.session, self.opens_after)
 
     def __str__(self) -> str:
         return f"{self.inner} (up to {self.ahead} pages ahead)"
