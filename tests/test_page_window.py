@@ -10,11 +10,13 @@ import dlt
 import pytest
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator, PageNumberPaginator
+from requests import Request
+from requests.auth import HTTPBasicAuth
 
 from restsync.connectors import get_connector
 from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.http.paginators import ShortPageOffsetPaginator
-from restsync.http.session import RetryingSession
+from restsync.http.session import PAGES_AHEAD_PER_WORKER, RetryingSession
 from restsync.http.window import PageWindow
 from restsync.source import SourceOptions, build_source
 from restsync.sync import SyncOptions, sync
@@ -160,3 +162,33 @@ def test_one_at_a_time_a_child_collection_is_read_page_by_page(tmp_path: Path) -
         assert offsets[product] == [CHILD_PAGE * i for i in range(size // CHILD_PAGE + 1)]
         gaps = [b - a for a, b in zip(arrivals[product], arrivals[product][1:], strict=False)]
         assert all(gap >= CHILD_LATENCY_MS / 1000 for gap in gaps)
+
+
+class CountingSession(RetryingSession):
+    """Records how many pages were sent ahead and unclaimed after each try to send one."""
+
+    def __init__(self, pool_size: int) -> None:
+        super().__init__(pool_size=pool_size)
+        self.held: list[int] = []
+        self.refused = 0
+
+    def prefetch_if_room(self, request: Request) -> str | None:
+        token = super().prefetch_if_room(request)
+        self.refused += token is None
+        self.held.append(len(self._prefetched))
+        return token
+
+
+def test_pages_sent_ahead_and_unclaimed_are_capped_and_none_is_lost() -> None:
+    with run_emulator("commerce", EmulatorOptions(scale=SCALE, faults=LATENCY)) as emu:
+        session = CountingSession(pool_size=2)  # room for 2 x PAGES_AHEAD_PER_WORKER pages
+        window = PageWindow(ShortPageOffsetPaginator(limit=PAGE), 15, session)
+        auth = HTTPBasicAuth(emu.credentials["username"], emu.credentials["password"])
+        client = RESTClient(base_url=emu.base_url, session=session, auth=auth)
+        ids = [r["idcustomer"] for page in client.paginate("/customers", paginator=window,
+               data_selector="data") for r in page]  # fmt: skip
+        session.close()
+        assert sorted(ids) == sorted(r.record["idcustomer"] for r in emu.truth("customers"))
+        assert len(ids) == len(set(ids))
+        assert max(session.held) <= 2 * PAGES_AHEAD_PER_WORKER
+        assert session.refused > 0  # the window wanted more than the room: the cap held it

@@ -47,6 +47,7 @@ ENDPOINT_HEADER = "X-Restsync-Endpoint"
 PREFETCH_HEADER = "X-Restsync-Prefetched"  # private: the token of a response already on its way
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_POOL_SIZE = 16
+PAGES_AHEAD_PER_WORKER = 4  # pages sent ahead and not yet claimed, at most, per pool slot
 CREDENTIAL_STATUSES = frozenset({401, 403})
 TRANSIENT_EXCEPTIONS = (RequestsConnectionError, Timeout, ChunkedEncodingError)
 
@@ -191,9 +192,25 @@ class RetryingSession(Session):
 
     def prefetch(self, request: Request) -> str:
         """Start sending `request` in the background; the token that claims its response."""
+        token = self._send_ahead(request, bounded=False)
+        assert token is not None
+        return token
+
+    def prefetch_if_room(self, request: Request) -> str | None:
+        """`prefetch`, unless the pages sent ahead and not yet claimed fill their room: then
+        None (the page is fetched when dlt's client gets to it).
+
+        What is sent ahead stays in memory until claimed, so the windows of a source together
+        hold at most `PAGES_AHEAD_PER_WORKER x pool_size` pages, however many are open.
+        """
+        return self._send_ahead(request, bounded=True)
+
+    def _send_ahead(self, request: Request, *, bounded: bool) -> str | None:
         prepared = self.prepare_request(request)
         settings = self.merge_environment_settings(prepared.url, {}, None, None, None)
         with self._lock:
+            if bounded and len(self._prefetched) >= PAGES_AHEAD_PER_WORKER * self.pool_size:
+                return None
             if self._prefetch_pool is None:
                 self._prefetch_pool = ThreadPoolExecutor(
                     self.pool_size, thread_name_prefix="restsync-page"

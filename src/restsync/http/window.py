@@ -9,6 +9,8 @@ The window opens like TCP's slow start (1, 2, 4, ... pages ahead, up to `ahead`)
 collection of a few pages costs at most about as many extra requests as it has pages, and a long
 one at most `ahead` (= concurrency - 1) requests past its end. With a total in the response no
 page past the end is asked for. Pages reach dlt in order; the stop rules stay dlt's paginator's.
+A page sent ahead is held until dlt's client claims it, so the session caps how many all the
+windows of a source hold at once (`prefetch_if_room`); a page not sent ahead is fetched as usual.
 
 A child collection (one per parent item, most of them a page or two long) opens its window only
 after `opens_after` full pages: fetching page n+1 once page n came back full costs nothing (dlt
@@ -100,7 +102,10 @@ class PageWindow(BasePaginator):
             return  # too few full pages yet to tell a long collection from a short one
         for index in range(self._current + 1, self._current + 1 + self._window):
             if index not in self._pending and (self._limit is None or index < self._limit):
-                self._pending[index] = self.session.prefetch(self._request_for(index))
+                token = self.session.prefetch_if_room(self._request_for(index))
+                if token is None:
+                    break  # no room: sent ahead on a later page, or fetched when dlt gets here
+                self._pending[index] = token
         self._window = min(self._window * 2, self.ahead)
 
     def update_request(self, request: Request) -> None:
