@@ -3,8 +3,11 @@ asking for no page twice and for at most concurrency - 1 pages past the end."""
 
 from __future__ import annotations
 
+import copy
 from collections import Counter, defaultdict
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any, cast
 
 import dlt
 import pytest
@@ -18,7 +21,7 @@ from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.http.paginators import ShortPageOffsetPaginator
 from restsync.http.session import PAGES_AHEAD_PER_WORKER, RetryingSession
 from restsync.http.window import PageWindow
-from restsync.source import SourceOptions, build_source
+from restsync.source import SourceOptions, build_source, close_sessions
 from restsync.sync import SyncOptions, sync
 from tests.connectors.support import sync_emulated
 from tests.scripted_server import Reply, scripted_server
@@ -192,3 +195,54 @@ def test_pages_sent_ahead_and_unclaimed_are_capped_and_none_is_lost() -> None:
         assert len(ids) == len(set(ids))
         assert max(session.held) <= 2 * PAGES_AHEAD_PER_WORKER
         assert session.refused > 0  # the window wanted more than the room: the cap held it
+
+
+def test_a_collection_that_ends_early_forgets_the_pages_it_sent_ahead() -> None:
+    with run_emulator("commerce", EmulatorOptions(scale=SCALE, faults=LATENCY)) as emu:
+        session = RetryingSession(pool_size=16)
+        auth = HTTPBasicAuth(emu.credentials["username"], emu.credentials["password"])
+        client = RESTClient(base_url=emu.base_url, session=session, auth=auth)
+        window = PageWindow(ShortPageOffsetPaginator(limit=PAGE), 15, session)
+        copied = copy.deepcopy(window)  # as dlt copies a paginator per collection
+        pages = cast(Generator[Any, None, None], client.paginate(
+            "/customers", paginator=copied, data_selector="data"))  # fmt: skip
+        del copied  # the collection's generator holds the only reference
+        for _ in range(4):  # the window is open: pages past the 4th are on their way
+            next(pages)
+        assert session._prefetched
+        pages.close()  # as dlt does with a generator it abandons (an error, Ctrl-C, a break)
+        del pages
+        assert not session._prefetched, "pages sent ahead outlived their collection"
+        session.close()
+
+
+def test_a_sync_closes_its_session_and_drops_what_it_sent_ahead(tmp_path: Path) -> None:
+    with run_emulator("commerce", EmulatorOptions(scale=SCALE, faults=LATENCY)) as emu:
+        values = {"base_url": emu.base_url, **emu.credentials, **emu.settings}
+        source = build_source(get_connector("commerce").config(values), SourceOptions("commerce"))
+        selected = source.with_resources("customers")  # a clone, sharing the session
+        session = selected.resources["customers"].explicit_args["client"].session
+        destination = dlt.destinations.duckdb(str(tmp_path / "c.duckdb"))
+        sync(selected, SyncOptions(destination=destination))
+        assert session._prefetch_pool is None and not session._prefetched
+        assert close_sessions(source) == 1  # one session for the source and its clones
+
+
+def test_a_claimed_page_still_queued_is_sent_by_the_claiming_thread() -> None:
+    with run_emulator(
+        "commerce", EmulatorOptions(scale=SCALE, faults=Faults(latency_ms=200))
+    ) as emu:
+        session = RetryingSession(pool_size=1)  # one pool thread: the second page waits for it
+        session.auth = HTTPBasicAuth(emu.credentials["username"], emu.credentials["password"])
+        url = emu.base_url + "/customers"
+        first = session.prefetch(Request("GET", url, params={"limit": PAGE, "offset": 0}))
+        second = session.prefetch(Request("GET", url, params={"limit": PAGE, "offset": PAGE}))
+        queued = session._prefetched[second].future
+        claiming = Request("GET", url, params={"limit": PAGE, "offset": PAGE})
+        session.claim(claiming, second)
+        response = session.send(session.prepare_request(claiming))
+        truth = [r.record["idcustomer"] for r in emu.truth("customers")]
+        assert [r["idcustomer"] for r in response.json()["data"]] == truth[PAGE : 2 * PAGE]
+        assert queued.cancelled(), "the claimed page waited for the pool instead"
+        assert set(session._prefetched) == {first}
+        session.close()

@@ -4,9 +4,10 @@ dlt's `parallelized` child turns each parent item into one task that returns all
 child records at once, so memory grows with the largest child collection. restsync keeps dlt's
 request building (`process_parent_data_item`, the client, the paginator) and changes only the
 scheduling: for each page of parent items it hands dlt's pipe a generator of one-page tasks, so
-items run side by side in the pool, each item's pages one after another, and every page goes on
-to normalize as soon as it arrives. Memory holds at most one
-page per task in flight, however many children a parent has.
+items run side by side in the pool, each item's pages reach dlt in order, and every page goes on
+to normalize as soon as it arrives. Memory holds one page per task in flight, plus the pages a
+long child collection's window sent ahead (`http/window.py`; capped per source by the session),
+however many children a parent has.
 """
 
 from __future__ import annotations
@@ -88,13 +89,18 @@ class _ChildPages:
             data_selector=args.get("data_selector"),
             hooks=args.get("hooks"),
         )
-        for page in pages:
-            if processed.parent_record:
-                for record in page:
-                    record.update(processed.parent_record)
-            # dlt's client has asked the paginator before handing the page over: no task is
-            # spent learning that a one-page collection has ended
-            yield page, paginator is None or paginator.has_next_page
+        try:
+            for page in pages:
+                if processed.parent_record:
+                    for record in page:
+                        record.update(processed.parent_record)
+                # dlt's client has asked the paginator before handing the page over: no task is
+                # spent learning that a one-page collection has ended
+                yield page, paginator is None or paginator.has_next_page
+        finally:
+            release = getattr(paginator, "release", None)
+            if release is not None:  # a window: the pages it sent ahead go with the collection
+                release()
 
 
 def _interleaved(

@@ -21,7 +21,7 @@ from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
 from restsync.http.slices import TimeSlices, time_cursor
 from restsync.http.window import OPENS_AFTER, PageWindow, numbered
 
-__all__ = ["SourceOptions", "build_source", "default_retry_policy"]
+__all__ = ["SourceOptions", "build_source", "close_sessions", "default_retry_policy"]
 
 DEFAULT_SOURCE_NAME = "rest_api"
 DEFAULT_CONCURRENCY = 16
@@ -86,6 +86,21 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     return source
 
 
+def close_sessions(source: DltSource) -> int:
+    """Close the HTTP sessions of `source`'s resources when a sync ends, however it ended: pages
+    still queued to be sent ahead are dropped rather than sent before the process can exit (the
+    sessions reopen their connections if the source is run again). The number closed."""
+    sessions = {}
+    for resource in source.resources.values():
+        client = resource.explicit_args.get("client") if resource.args_bound else None
+        session = getattr(client, "session", None)
+        if isinstance(session, RetryingSession):
+            sessions[id(session)] = session
+    for session in sessions.values():
+        session.close()
+    return len(sessions)
+
+
 def _fan_out(resource: dict[str, Any]) -> dict[str, Any]:
     """Children fetch their parents' pages concurrently (dlt's `parallelized` transformers)."""
     if "parallelized" in resource:
@@ -101,8 +116,8 @@ def _windowed(
 
     Children are concurrent across parents already, but one parent with a long collection
     would still be read a page at a time: each parent's copy of the window opens only after
-    `CHILD_OPENS_AFTER` full pages, so the usual child of one to three pages costs no extra
-    request.
+    `CHILD_OPENS_AFTER` full pages, so the usual child, read in one to three requests, costs no
+    extra one.
     """
     endpoint = resource.get("endpoint")
     if not isinstance(endpoint, Mapping):

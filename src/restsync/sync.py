@@ -19,7 +19,7 @@ from restsync.errors import ApiError, ConfigError, CredentialsError, RestsyncErr
 from restsync.heap import frozen_heap
 from restsync.http.budget import RateLimit
 from restsync.http.redact import redact
-from restsync.source import SourceOptions, build_source
+from restsync.source import SourceOptions, build_source, close_sessions
 from restsync.targets import Target, load_target
 
 __all__ = ["SyncOptions", "SyncResult", "connector_source", "sync", "sync_connector"]
@@ -119,6 +119,8 @@ def sync(
             # the extracted package carries the wrong hints and would fail the next run too
             pipeline.drop_pending_packages()
         raise explain_failure(exc, source.name, secrets or []) from exc
+    finally:
+        close_sessions(source)
     seconds = time.perf_counter() - started
     normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     loaded = dict(normalize.row_counts) if normalize else {}

@@ -103,10 +103,13 @@ def _no_long_digit_run(body: bytes) -> bool:
 
 @dataclass(frozen=True)
 class _Prefetch:
-    """A page sent ahead: its answer to come, and its URL (for the claiming request)."""
+    """A page sent ahead: its answer to come, its URL (for the claiming request), and what
+    sending it takes (to send it in the claiming thread if no pool thread has started it)."""
 
     future: Future[Response]
     url: str | None
+    prepared: PreparedRequest
+    settings: dict[str, Any]
 
 
 class _Claimed(PreparedRequest):
@@ -151,7 +154,7 @@ class RetryingSession(Session):
         self._prefetch_pool: ThreadPoolExecutor | None = None
         self._prefetched: dict[str, _Prefetch] = {}
         self._tokens = itertools.count()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: a window's finalizer may discard anywhere
         self.attempts_total = 0
         self.retries_total = 0
         self.headers["User-Agent"] = "restsync (dlt)"
@@ -201,7 +204,9 @@ class RetryingSession(Session):
         None (the page is fetched when dlt's client gets to it).
 
         What is sent ahead stays in memory until claimed, so the windows of a source together
-        hold at most `PAGES_AHEAD_PER_WORKER x pool_size` pages, however many are open.
+        hold at most `PAGES_AHEAD_PER_WORKER x pool_size` pages, however many are open. Time
+        slices (`prefetch`) count against that room but are never refused: they hold at most
+        one page per time range, `concurrency` ranges per resource.
         """
         return self._send_ahead(request, bounded=True)
 
@@ -217,7 +222,7 @@ class RetryingSession(Session):
                 )
             token = f"p{next(self._tokens)}"
             future = self._prefetch_pool.submit(self.send, prepared, **settings)
-            self._prefetched[token] = _Prefetch(future, prepared.url)
+            self._prefetched[token] = _Prefetch(future, prepared.url, prepared, settings)
         return token
 
     def prepare_request(self, request: Request) -> PreparedRequest:
@@ -268,9 +273,11 @@ class RetryingSession(Session):
         if token is not None:
             with self._lock:
                 prefetch = self._prefetched.pop(token, None)
-            if prefetch is not None:
+            if prefetch is not None and not prefetch.future.cancel():
                 return prefetch.future.result()  # the response, or the error it ended in
-            if isinstance(request, _Claimed):  # dropped meanwhile (closed): fetch it afresh
+            if prefetch is not None:  # still queued behind pages sent ahead: send it now, here
+                request, kwargs = prefetch.prepared, prefetch.settings
+            elif isinstance(request, _Claimed):  # dropped meanwhile (closed): fetch it afresh
                 request = super().prepare_request(request.original)
                 request.headers.pop(PREFETCH_HEADER, None)
         endpoint = request.headers.pop(ENDPOINT_HEADER, None)

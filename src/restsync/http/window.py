@@ -14,13 +14,14 @@ windows of a source hold at once (`prefetch_if_room`); a page not sent ahead is 
 
 A child collection (one per parent item, most of them a page or two long) opens its window only
 after `opens_after` full pages: fetching page n+1 once page n came back full costs nothing (dlt
-would ask for it anyway), so a collection of up to `opens_after + 1` pages makes exactly the
-requests it would without a window, and a long one still reaches `ahead` pages in flight.
+would ask for it anyway), so a collection read in up to `opens_after + 1` requests makes exactly
+the requests it would without a window, and a long one still reaches `ahead` pages in flight.
 """
 
 from __future__ import annotations
 
 import copy
+import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dlt.common import jsonpath
@@ -77,6 +78,11 @@ class PageWindow(BasePaginator):
         self._window = FIRST_WINDOW
         self._limit: int | None = None  # pages in the collection, when the response says
         self._pending: dict[int, str] = {}  # page index -> the session's prefetch token
+        self._claimed: list[str] = []  # the token handed to dlt's next request, if any
+        # a collection can end without the paginator knowing (dlt's client breaks on an
+        # ignored response, raises, or its generator is closed): what it sent ahead is
+        # forgotten when the window is, so nothing sent ahead outlives its collection
+        weakref.finalize(self, _forget, session, self._pending, self._claimed)
 
     @property
     def has_next_page(self) -> bool:
@@ -113,7 +119,12 @@ class PageWindow(BasePaginator):
         self.inner.update_request(request)
         self._current += 1
         token = self._pending.pop(self._current, None)
+        self._claimed[:] = [token] if token is not None else []
         self.session.claim(request, token)
+
+    def release(self) -> None:
+        """The collection is over, however it ended: forget every page sent ahead for it."""
+        _forget(self.session, self._pending, self._claimed)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PageWindow:
         """dlt copies a child's paginator per parent item; the copy shares the session."""
@@ -147,9 +158,15 @@ class PageWindow(BasePaginator):
 
     def _drop_pending(self) -> None:
         """Pages past the end: cancel those not yet sent, forget the rest."""
-        for token in self._pending.values():
-            self.session.discard(token)
-        self._pending.clear()
+        _forget(self.session, self._pending, [])
+
+
+def _forget(session: RetryingSession, pending: dict[int, str], claimed: list[str]) -> None:
+    """Drop a window's pages sent ahead (a claimed one dlt's client has sent is gone already)."""
+    for token in [*pending.values(), *claimed]:
+        session.discard(token)
+    pending.clear()
+    claimed.clear()
 
 
 def snapshot(request: Request) -> Request:
