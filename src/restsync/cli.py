@@ -16,7 +16,13 @@ from restsync.errors import CredentialsError, RestsyncError
 from restsync.http.budget import RateLimit
 from restsync.render import render_findings, render_probes
 from restsync.source import build_source
-from restsync.sync import DEFAULT_CONCURRENCY, SyncOptions, SyncResult, sync_connector
+from restsync.sync import (
+    DEFAULT_BURST,
+    DEFAULT_CONCURRENCY,
+    SyncOptions,
+    SyncResult,
+    sync_connector,
+)
 from restsync.sync import sync as run_sync
 from restsync.targets import is_file, load_target, unresolved_config
 
@@ -89,12 +95,23 @@ def sync(
         bool, typer.Option(help="Drop this source's tables and state, start over.")
     ] = False,
     concurrency: Annotated[
-        int, typer.Option(min=1, help="Child requests in flight (1: one parent at a time).")
-    ] = DEFAULT_CONCURRENCY,
-    rate_limit: Annotated[
-        float | None, typer.Option(help="Requests per second to the API host, all workers.")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Requests in flight (1: one parent, one page at a time). Default: the"
+            f" source's `concurrency` setting, else {DEFAULT_CONCURRENCY}.",
+        ),
     ] = None,
-    burst: Annotated[int, typer.Option(min=1, help="Requests allowed at once.")] = 1,
+    rate_limit: Annotated[
+        float | None,
+        typer.Option(
+            help="Requests per second to the API host, all workers. Default: the source's"
+            " `rate_limit` setting, else what the API announces."
+        ),
+    ] = None,
+    burst: Annotated[
+        int | None, typer.Option(min=1, help="Requests allowed at once (with --rate-limit).")
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Sync a connector or a config file into a destination (DuckDB by default)."""
@@ -105,7 +122,7 @@ def sync(
         resources=tuple(r.strip() for r in resources.split(",") if r.strip()) if resources else (),
         full_refresh=full_refresh,
         concurrency=concurrency,
-        rate_limit=RateLimit(rate_limit, burst) if rate_limit else None,
+        rate_limit=RateLimit(rate_limit, burst or DEFAULT_BURST) if rate_limit else None,
     )
     try:
         loaded = load_target(target, {"base_url": base_url})

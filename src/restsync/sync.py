@@ -7,10 +7,13 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
 from dlt.common.schema.exceptions import UnboundColumnException
 from dlt.extract import DltSource
 from requests.exceptions import HTTPError
@@ -26,6 +29,10 @@ __all__ = ["SyncOptions", "SyncResult", "connector_source", "sync", "sync_connec
 
 DEFAULT_DESTINATION = "duckdb"
 DEFAULT_CONCURRENCY = 16
+DEFAULT_BURST = 1
+# per source, in dlt's config (`SOURCES__<NAME>__CONCURRENCY`, or `[sources.<name>]` in
+# .dlt/config.toml): what the options leave unset
+CONCURRENCY_SETTING, RATE_LIMIT_SETTING, BURST_SETTING = "concurrency", "rate_limit", "burst"
 FAST_FILE_FORMAT = "jsonl"
 EXTRACT_WORKERS_ENV = "EXTRACT__WORKERS"
 EXTRACT_PARALLEL_ITEMS_ENV = "EXTRACT__MAX_PARALLEL_ITEMS"
@@ -44,12 +51,44 @@ class SyncOptions:
     resources: tuple[str, ...] = ()
     full_refresh: bool = False
     pipelines_dir: str | None = None
-    concurrency: int = DEFAULT_CONCURRENCY  # requests in flight across child resources
-    rate_limit: RateLimit | None = None  # the API host's budget, shared by every worker
+    concurrency: int | None = None  # requests in flight; None: the source's setting, else 16
+    rate_limit: RateLimit | None = None  # the API host's budget; None: the source's, if any
+
+    def http_settings(self, name: str) -> tuple[int, RateLimit | None]:
+        """Concurrency and rate budget for source `name`: these options where set, else the
+        source's own settings in dlt's config (so each connector or config file can have its
+        own: `sources.<name>.concurrency`, `.rate_limit` in requests/s, `.burst`), else 16
+        in flight and no budget but what the API announces."""
+        concurrency = self.concurrency or _setting(name, CONCURRENCY_SETTING, int)
+        rate_limit = self.rate_limit
+        if rate_limit is None:
+            rate = _setting(name, RATE_LIMIT_SETTING, float)
+            if rate is not None:
+                burst = _setting(name, BURST_SETTING, int) or DEFAULT_BURST
+                rate_limit = RateLimit(rate, burst)
+        return concurrency or DEFAULT_CONCURRENCY, rate_limit
 
     def source_options(self, name: str) -> SourceOptions:
         """The source-side half of these options (HTTP concurrency and rate budget)."""
-        return SourceOptions(name=name, concurrency=self.concurrency, rate_limit=self.rate_limit)
+        concurrency, rate_limit = self.http_settings(name)
+        return SourceOptions(name=name, concurrency=concurrency, rate_limit=rate_limit)
+
+
+N = TypeVar("N", int, float)
+
+
+def _setting(source: str, key: str, kind: type[N]) -> N | None:
+    """A positive number from the source's section of dlt's config, or None if not set."""
+    where = f"sources.{source}.{key} (env SOURCES__{source.upper()}__{key.upper()})"
+    try:
+        value = dlt.config.get(f"sources.{source}.{key}", kind)
+    except ConfigValueCannotBeCoercedException as exc:
+        raise ConfigError(f"{where} must be a number: {exc}") from None
+    if value is None:
+        return None
+    if value <= 0:
+        raise ConfigError(f"{where} is {value}: it must be above 0 (or left unset)")
+    return kind(value)
 
 
 @dataclass(frozen=True)
@@ -106,8 +145,9 @@ def sync(
     )
     started = time.perf_counter()
     file_format = fast_file_format(pipeline)
+    concurrency, _ = options.http_settings(source.name)
     try:
-        with frozen_heap(), run_environment(run_settings(pipeline, options.concurrency)):
+        with frozen_heap(), run_environment(run_settings(pipeline, concurrency)):
             if options.full_refresh:
                 pipeline.run(source, refresh="drop_sources", loader_file_format=file_format)
             else:

@@ -1,0 +1,83 @@
+"""Concurrency and rate budget per source, from dlt's config: `sources.<name>.concurrency`,
+`.rate_limit`, `.burst` (env or .dlt/config.toml); the flags and options win where set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
+from restsync.errors import ConfigError
+from restsync.http.budget import RateLimit
+from restsync.sync import DEFAULT_CONCURRENCY, SyncOptions
+from tests.connectors.support import sync_emulated
+
+SCALE = 30  # commerce: 1,110 customers, 12 pages of 100
+PAGE = 100
+LATENCY = Faults(latency_ms=20)
+RATE, BURST = 40.0, 4
+JITTER = 2  # arrival times at the server can bunch by a request or two under load
+
+
+def customers_in_flight(tmp_path: Path, **options: int) -> tuple[int, list[int]]:
+    """Sync commerce's customers; the most requests in flight, and the offsets asked for."""
+    with run_emulator("commerce", EmulatorOptions(scale=SCALE, faults=LATENCY)) as emu:
+        sync_emulated("commerce", emu, tmp_path / "c.duckdb", resources=("customers",), **options)
+        served = emu.requests.select(resource="customers", outcome=Outcome.SERVED)
+        return emu.max_in_flight, [int(e.query["offset"]) for e in served]
+
+
+@pytest.mark.parametrize("setting", [1, 4])
+def test_a_sources_concurrency_setting_bounds_its_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: int
+) -> None:
+    monkeypatch.setenv("SOURCES__COMMERCE__CONCURRENCY", str(setting))
+    most, offsets = customers_in_flight(tmp_path)
+    assert most <= setting
+    if setting == 1:  # one page at a time: exactly the pages needed, in order
+        assert offsets == [PAGE * i for i in range(SCALE * 37 // PAGE + 1)]
+    else:
+        assert most > 1
+
+
+def test_the_option_wins_over_the_sources_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__COMMERCE__CONCURRENCY", "1")
+    most, _ = customers_in_flight(tmp_path, concurrency=4)
+    assert 1 < most <= 4
+
+
+def test_a_sources_rate_limit_setting_is_its_hosts_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__BI_WORKSPACE__RATE_LIMIT", str(RATE))
+    monkeypatch.setenv("SOURCES__BI_WORKSPACE__BURST", str(BURST))
+    with run_emulator("bi_workspace", EmulatorOptions(faults=Faults(latency_ms=5))) as emu:
+        sync_emulated("bi_workspace", emu, tmp_path / "b.duckdb")
+        stamps = sorted(e.at for e in emu.requests.entries())
+    assert len(stamps) > 100
+    for i, start in enumerate(stamps):
+        for j in range(i, len(stamps)):
+            assert j - i + 1 <= BURST + RATE * (stamps[j] - start) + JITTER
+
+
+def test_unset_settings_are_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("CONCURRENCY", "RATE_LIMIT", "BURST"):
+        monkeypatch.delenv(f"SOURCES__COMMERCE__{key}", raising=False)
+    assert SyncOptions().http_settings("commerce") == (DEFAULT_CONCURRENCY, None)
+    monkeypatch.setenv("SOURCES__COMMERCE__RATE_LIMIT", "2.5")
+    assert SyncOptions().http_settings("commerce") == (DEFAULT_CONCURRENCY, RateLimit(2.5, 1))
+    given = SyncOptions(concurrency=3, rate_limit=RateLimit(9, 2))
+    assert given.http_settings("commerce") == (3, RateLimit(9, 2))
+
+
+@pytest.mark.parametrize(("value", "message"), [("abc", "must be a number"), ("0", "above 0")])
+def test_a_bad_setting_says_where_it_was_read(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("SOURCES__COMMERCE__CONCURRENCY", value)
+    with pytest.raises(ConfigError, match=message) as raised:
+        SyncOptions().http_settings("commerce")
+    assert "SOURCES__COMMERCE__CONCURRENCY" in str(raised.value)
