@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
+import dlt
 import pytest
 
+from restsync.connectors import get_connector
 from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.errors import ConfigError
 from restsync.http.budget import RateLimit
-from restsync.sync import DEFAULT_CONCURRENCY, SyncOptions
+from restsync.source import SourceOptions, build_source
+from restsync.sync import DEFAULT_CONCURRENCY, SyncOptions, rate_budget, sync, sync_connector
 from tests.connectors.support import sync_emulated
 
 SCALE = 30  # commerce: 1,110 customers, 12 pages of 100
@@ -81,3 +86,56 @@ def test_a_bad_setting_says_where_it_was_read(
     with pytest.raises(ConfigError, match=message) as raised:
         SyncOptions().http_settings("commerce")
     assert "SOURCES__COMMERCE__CONCURRENCY" in str(raised.value)
+
+
+def test_each_flag_wins_over_its_own_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__COMMERCE__RATE_LIMIT", "3")
+    monkeypatch.setenv("SOURCES__COMMERCE__BURST", "7")
+    assert rate_budget("commerce") == RateLimit(3, 7)
+    assert rate_budget("commerce", rate=2) == RateLimit(2, 7)  # the configured burst stays
+    assert rate_budget("commerce", burst=5) == RateLimit(3, 5)  # the configured rate stays
+    monkeypatch.delenv("SOURCES__COMMERCE__RATE_LIMIT")
+    assert rate_budget("commerce") is None  # a burst alone sets no budget
+    with pytest.raises(ConfigError, match="needs a rate"):
+        rate_budget("commerce", burst=5)
+    with pytest.raises(ConfigError, match="above 0"):
+        rate_budget("commerce", rate=0)
+    monkeypatch.setenv("SOURCES__COMMERCE__RATE_LIMIT", "nan")
+    with pytest.raises(ConfigError, match="above 0"):
+        rate_budget("commerce")
+    with pytest.raises(ConfigError, match="at least 1"):
+        SyncOptions(concurrency=0)
+
+
+def test_the_extract_pool_is_as_wide_as_the_sources_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EXTRACT__WORKERS", raising=False)
+    with run_emulator("commerce", EmulatorOptions(scale=1)) as emu:
+        values = {"base_url": emu.base_url, **emu.credentials, **emu.settings}
+        config = get_connector("commerce").config(values)
+        source = build_source(config, SourceOptions("commerce", concurrency=3))
+        workers: set[str | None] = set()
+
+        def seen(row: dict[str, object]) -> dict[str, object]:
+            workers.add(os.environ.get("EXTRACT__WORKERS"))  # read while the sync runs
+            return row
+
+        source.resources["customers"].add_map(seen)
+        destination = dlt.destinations.duckdb(str(tmp_path / "w.duckdb"))
+        sync(source.with_resources("customers"), SyncOptions(destination=destination))
+    assert workers == {"3"}  # not the 16 SyncOptions would have chosen on its own
+
+
+def test_a_config_file_reads_the_settings_under_its_source_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with run_emulator("commerce", EmulatorOptions(scale=SCALE, faults=LATENCY)) as emu:
+        values = {"base_url": emu.base_url, **emu.credentials, **emu.settings}
+        path = tmp_path / "shop.json"
+        path.write_text(json.dumps(get_connector("commerce").config(values)))
+        monkeypatch.setenv("SOURCES__SHOP__CONCURRENCY", "1")
+        destination = dlt.destinations.duckdb(str(tmp_path / "s.duckdb"))
+        options = SyncOptions(destination=destination, resources=("customers",))
+        sync_connector(str(path), {}, options)
+        assert emu.max_in_flight == 1

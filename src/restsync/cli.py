@@ -13,14 +13,13 @@ from rich.table import Table
 from restsync import connectors
 from restsync.config.loader import load_config
 from restsync.errors import CredentialsError, RestsyncError
-from restsync.http.budget import RateLimit
 from restsync.render import render_findings, render_probes
 from restsync.source import build_source
 from restsync.sync import (
-    DEFAULT_BURST,
     DEFAULT_CONCURRENCY,
     SyncOptions,
     SyncResult,
+    rate_budget,
     sync_connector,
 )
 from restsync.sync import sync as run_sync
@@ -110,22 +109,28 @@ def sync(
         ),
     ] = None,
     burst: Annotated[
-        int | None, typer.Option(min=1, help="Requests allowed at once (with --rate-limit).")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Requests allowed at once, with a rate (the flag's or the source's). Default:"
+            " the source's `burst` setting, else 1.",
+        ),
     ] = None,
     debug: Debug = False,
 ) -> None:
     """Sync a connector or a config file into a destination (DuckDB by default)."""
     _setup_logging(debug)
-    options = SyncOptions(
-        destination=destination,
-        dataset_name=dataset,
-        resources=tuple(r.strip() for r in resources.split(",") if r.strip()) if resources else (),
-        full_refresh=full_refresh,
-        concurrency=concurrency,
-        rate_limit=RateLimit(rate_limit, burst or DEFAULT_BURST) if rate_limit else None,
-    )
     try:
         loaded = load_target(target, {"base_url": base_url})
+        options = SyncOptions(
+            destination=destination,
+            dataset_name=dataset,
+            resources=tuple(r.strip() for r in (resources or "").split(",") if r.strip()),
+            full_refresh=full_refresh,
+            concurrency=concurrency,
+            # each of rate and burst: the flag, else the source's setting
+            rate_limit=rate_budget(loaded.name, rate_limit, burst),
+        )
         source = build_source(loaded.config, options.source_options(loaded.name))
         result = run_sync(source, options, secrets=list(loaded.secrets))
     except RestsyncError as exc:

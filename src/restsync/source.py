@@ -21,7 +21,13 @@ from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
 from restsync.http.slices import TimeSlices, time_cursor
 from restsync.http.window import OPENS_AFTER, PageWindow, numbered
 
-__all__ = ["SourceOptions", "build_source", "close_sessions", "default_retry_policy"]
+__all__ = [
+    "SourceOptions",
+    "build_source",
+    "close_sessions",
+    "default_retry_policy",
+    "sessions_of",
+]
 
 DEFAULT_SOURCE_NAME = "rest_api"
 DEFAULT_CONCURRENCY = 16
@@ -86,17 +92,23 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     return source
 
 
-def close_sessions(source: DltSource) -> int:
-    """Close the HTTP sessions of `source`'s resources when a sync ends, however it ended: pages
-    still queued to be sent ahead are dropped rather than sent before the process can exit (the
-    sessions reopen their connections if the source is run again). The number closed."""
-    sessions = {}
+def sessions_of(source: DltSource) -> list[RetryingSession]:
+    """The restsync sessions `source`'s resources send through (none for other sources)."""
+    sessions: dict[int, RetryingSession] = {}
     for resource in source.resources.values():
         client = resource.explicit_args.get("client") if resource.args_bound else None
         session = getattr(client, "session", None)
         if isinstance(session, RetryingSession):
             sessions[id(session)] = session
-    for session in sessions.values():
+    return list(sessions.values())
+
+
+def close_sessions(source: DltSource) -> int:
+    """Close the HTTP sessions of `source`'s resources when a sync ends, however it ended: pages
+    still queued to be sent ahead are dropped rather than sent before the process can exit (the
+    sessions reopen their connections if the source is run again). The number closed."""
+    sessions = sessions_of(source)
+    for session in sessions:
         session.close()
     return len(sessions)
 

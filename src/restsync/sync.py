@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -22,10 +23,17 @@ from restsync.errors import ApiError, ConfigError, CredentialsError, RestsyncErr
 from restsync.heap import frozen_heap
 from restsync.http.budget import RateLimit
 from restsync.http.redact import redact
-from restsync.source import SourceOptions, build_source, close_sessions
+from restsync.source import SourceOptions, build_source, close_sessions, sessions_of
 from restsync.targets import Target, load_target
 
-__all__ = ["SyncOptions", "SyncResult", "connector_source", "sync", "sync_connector"]
+__all__ = [
+    "SyncOptions",
+    "SyncResult",
+    "connector_source",
+    "rate_budget",
+    "sync",
+    "sync_connector",
+]
 
 DEFAULT_DESTINATION = "duckdb"
 DEFAULT_CONCURRENCY = 16
@@ -54,19 +62,20 @@ class SyncOptions:
     concurrency: int | None = None  # requests in flight; None: the source's setting, else 16
     rate_limit: RateLimit | None = None  # the API host's budget; None: the source's, if any
 
+    def __post_init__(self) -> None:
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ConfigError(f"concurrency is {self.concurrency}: it must be at least 1")
+
     def http_settings(self, name: str) -> tuple[int, RateLimit | None]:
         """Concurrency and rate budget for source `name`: these options where set, else the
         source's own settings in dlt's config (so each connector or config file can have its
         own: `sources.<name>.concurrency`, `.rate_limit` in requests/s, `.burst`), else 16
         in flight and no budget but what the API announces."""
-        concurrency = self.concurrency or _setting(name, CONCURRENCY_SETTING, int)
-        rate_limit = self.rate_limit
-        if rate_limit is None:
-            rate = _setting(name, RATE_LIMIT_SETTING, float)
-            if rate is not None:
-                burst = _setting(name, BURST_SETTING, int) or DEFAULT_BURST
-                rate_limit = RateLimit(rate, burst)
-        return concurrency or DEFAULT_CONCURRENCY, rate_limit
+        concurrency = self.concurrency
+        if concurrency is None:
+            concurrency = _setting(name, CONCURRENCY_SETTING, int) or DEFAULT_CONCURRENCY
+        rate_limit = self.rate_limit if self.rate_limit is not None else rate_budget(name)
+        return concurrency, rate_limit
 
     def source_options(self, name: str) -> SourceOptions:
         """The source-side half of these options (HTTP concurrency and rate budget)."""
@@ -74,21 +83,46 @@ class SyncOptions:
         return SourceOptions(name=name, concurrency=concurrency, rate_limit=rate_limit)
 
 
+def rate_budget(
+    source: str, rate: float | None = None, burst: int | None = None
+) -> RateLimit | None:
+    """The host budget of `source`: the rate and the burst each as given (the CLI's flags),
+    else the source's settings; a burst of 1 unless set; None with no rate anywhere."""
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise ConfigError(f"the rate limit is {rate}: it must be above 0 requests/s")
+    if rate is None:
+        rate = _setting(source, RATE_LIMIT_SETTING, float)
+    if rate is None:
+        if burst is not None:
+            raise ConfigError(
+                f"a burst ({burst}) needs a rate: give --rate-limit, or set"
+                f" sources.{source}.rate_limit (env {_env(source, RATE_LIMIT_SETTING)})"
+            )
+        return None
+    if burst is None:
+        burst = _setting(source, BURST_SETTING, int) or DEFAULT_BURST
+    return RateLimit(rate, burst)
+
+
 N = TypeVar("N", int, float)
 
 
 def _setting(source: str, key: str, kind: type[N]) -> N | None:
     """A positive number from the source's section of dlt's config, or None if not set."""
-    where = f"sources.{source}.{key} (env SOURCES__{source.upper()}__{key.upper()})"
+    where = f"sources.{source}.{key} (env {_env(source, key)})"
     try:
         value = dlt.config.get(f"sources.{source}.{key}", kind)
     except ConfigValueCannotBeCoercedException as exc:
         raise ConfigError(f"{where} must be a number: {exc}") from None
     if value is None:
         return None
-    if value <= 0:
+    if not (math.isfinite(value) and value > 0):
         raise ConfigError(f"{where} is {value}: it must be above 0 (or left unset)")
     return kind(value)
+
+
+def _env(source: str, key: str) -> str:
+    return f"SOURCES__{source.upper()}__{key.upper()}"
 
 
 @dataclass(frozen=True)
@@ -120,8 +154,9 @@ def connector_source(
 def sync_connector(
     name: str, overrides: Mapping[str, str | None] | None, options: SyncOptions
 ) -> SyncResult:
-    """Sync a built-in connector: resolve its config, run the pipeline, summarize."""
-    source, target = connector_source(name, overrides, options.source_options(name))
+    """Sync a built-in connector (or config file): resolve its config, run, summarize."""
+    target = load_target(name, overrides or {})  # a file's settings are under its source name
+    source = build_source(target.config, options.source_options(target.name))
     return sync(source, options, secrets=list(target.secrets))
 
 
@@ -145,7 +180,12 @@ def sync(
     )
     started = time.perf_counter()
     file_format = fast_file_format(pipeline)
-    concurrency, _ = options.http_settings(source.name)
+    # dlt's extract pool as wide as the source's sessions (built with its own options)
+    sessions = sessions_of(source)
+    if sessions:
+        concurrency = max(session.pool_size for session in sessions)
+    else:
+        concurrency, _ = options.http_settings(source.name)
     try:
         with frozen_heap(), run_environment(run_settings(pipeline, concurrency)):
             if options.full_refresh:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from requests import Request, Response
 from requests.exceptions import JSONDecodeError
 
+from restsync.http.retry import RetryPolicy
 from restsync.http.session import ParsedOnceResponse, RetryingSession
 from tests.scripted_server import Reply, scripted_server
 
@@ -167,3 +169,21 @@ def test_a_claimed_page_is_not_prepared_twice_and_a_lost_claim_fetches_afresh() 
     for sent in server.seen_headers:
         assert sent["authorization"] == "Bearer s3cret"
         assert not any(name.startswith("x-restsync") for name in sent)  # private headers stay
+
+
+def test_a_page_sent_ahead_stops_retrying_once_the_session_is_closed() -> None:
+    policy = RetryPolicy(statuses=frozenset({503}), max_retries=5, backoff_factor=0.2)
+    with scripted_server() as server:
+        server.script("/items", Reply(503, {"error": "busy"}))
+        session = RetryingSession(default_policy=policy, pool_size=2)
+        session.prefetch(Request("GET", server.base_url + "/items"))
+        deadline = time.monotonic() + 10
+        while server.hits["/items"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        session.close()  # the sync is over: nobody will claim the page
+        time.sleep(2.0)  # retrying, it would be asked 4 times by now (waits 0.2, 0.4, 0.8 s)
+        assert server.hits["/items"] <= 2, "a dropped page went on retrying"
+        # and the session still works for a later sync
+        server.script("/ok", Reply(200, {"data": [1]}))
+        assert session.get(server.base_url + "/ok").json() == {"data": [1]}
+        session.close()

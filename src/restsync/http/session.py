@@ -101,6 +101,10 @@ def _no_long_digit_run(body: bytes) -> bool:
     return _LONG_DIGIT_RUN not in body.translate(_DIGITS_TO_ZERO)
 
 
+class _Abandoned(RuntimeError):
+    """A page sent ahead whose session closed before an answer worth retrying for came."""
+
+
 @dataclass(frozen=True)
 class _Prefetch:
     """A page sent ahead: its answer to come, its URL (for the claiming request), and what
@@ -155,6 +159,8 @@ class RetryingSession(Session):
         self._prefetched: dict[str, _Prefetch] = {}
         self._tokens = itertools.count()
         self._lock = threading.RLock()  # reentrant: a window's finalizer may discard anywhere
+        self._closes = 0  # close() calls so far: a page sent ahead before one stops retrying
+        self._local = threading.local()  # in a page-pool thread: the closes when it was sent
         self.attempts_total = 0
         self.retries_total = 0
         self.headers["User-Agent"] = "restsync (dlt)"
@@ -221,7 +227,7 @@ class RetryingSession(Session):
                     self.pool_size, thread_name_prefix="restsync-page"
                 )
             token = f"p{next(self._tokens)}"
-            future = self._prefetch_pool.submit(self.send, prepared, **settings)
+            future = self._prefetch_pool.submit(self._ahead, self._closes, prepared, settings)
             self._prefetched[token] = _Prefetch(future, prepared.url, prepared, settings)
         return token
 
@@ -258,11 +264,26 @@ class RetryingSession(Session):
         if prefetch is not None:
             prefetch.future.cancel()
 
+    def _ahead(self, closes: int, prepared: PreparedRequest, settings: dict[str, Any]) -> Response:
+        """A page sent ahead, in the page pool: it stops retrying once the session is closed."""
+        self._local.closes = closes
+        try:
+            return self.send(prepared, **settings)
+        finally:
+            self._local.closes = None
+
+    def _abandoned(self) -> bool:
+        """True in a page-pool thread whose page was sent before the session was closed."""
+        closes = getattr(self._local, "closes", None)
+        return closes is not None and closes != self._closes
+
     def close(self) -> None:
-        """Close the connections and stop the page pool (pages not yet sent are dropped)."""
+        """Close the connections and stop the page pool: pages not yet sent are dropped, and
+        pages on the wire are not retried (nobody will claim them); reusable afterwards."""
         with self._lock:
             pool, self._prefetch_pool = self._prefetch_pool, None
             self._prefetched.clear()
+            self._closes += 1
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         super().close()
@@ -313,6 +334,8 @@ class RetryingSession(Session):
                     response.__class__ = ParsedOnceResponse
                     return response
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
+            if self._abandoned():  # nobody will claim this page: no waiting, no retry
+                raise _Abandoned(f"{_safe(request)}: sent ahead, then the session was closed")
             if wait.host_wide:
                 budget.throttle(generation)  # the real limit is lower than what was granted
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
