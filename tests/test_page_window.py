@@ -19,7 +19,8 @@ from requests.auth import HTTPBasicAuth
 from restsync.connectors import get_connector
 from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.http.paginators import ShortPageOffsetPaginator
-from restsync.http.session import PAGES_AHEAD_PER_WORKER, RetryingSession
+from restsync.http.retry import RetryPolicy
+from restsync.http.session import ENDPOINT_HEADER, PAGES_AHEAD_PER_WORKER, RetryingSession
 from restsync.http.window import PageWindow
 from restsync.source import SourceOptions, build_source, close_sessions
 from restsync.sync import SyncOptions, sync
@@ -245,4 +246,26 @@ def test_a_claimed_page_still_queued_is_sent_by_the_claiming_thread() -> None:
         assert [r["idcustomer"] for r in response.json()["data"]] == truth[PAGE : 2 * PAGE]
         assert queued.cancelled(), "the claimed page waited for the pool instead"
         assert set(session._prefetched) == {first}
+        session.close()
+
+
+def test_a_claimed_page_sent_by_its_own_thread_keeps_its_endpoints_retry_policy() -> None:
+    retry_503 = RetryPolicy(statuses=frozenset({503}), max_retries=2, backoff_factor=0)
+    never = RetryPolicy(statuses=frozenset(), max_retries=0)
+    slow = EmulatorOptions(scale=1, faults=Faults(latency_ms=300))
+    with run_emulator("commerce", slow) as emu, scripted_server() as server:
+        server.script("/items", Reply(503, {"error": "busy"}), Reply(200, {"data": [7]}))
+        session = RetryingSession({"items": retry_503}, never, pool_size=1)
+        session.auth = HTTPBasicAuth(emu.credentials["username"], emu.credentials["password"])
+        session.prefetch(Request("GET", emu.base_url + "/customers"))  # the one pool thread
+        tagged = Request("GET", server.base_url + "/items", headers={ENDPOINT_HEADER: "items"})
+        token = session.prefetch(tagged)
+        queued = session._prefetched[token].future
+        claiming = Request("GET", server.base_url + "/items", headers={ENDPOINT_HEADER: "items"})
+        session.claim(claiming, token)
+        response = session.send(session.prepare_request(claiming))
+        assert queued.cancelled()  # sent by this thread, not the pool's
+        assert response.status_code == 200 and response.json() == {"data": [7]}
+        assert server.hits["/items"] == 2  # the 503 was retried by the endpoint's policy
+        assert all(ENDPOINT_HEADER.lower() not in h for h in server.seen_headers)
         session.close()
