@@ -269,39 +269,33 @@ def volume(folder: str, quick: bool, latency_ms: int = 0) -> dict[str, Any]:
 def pages(folder: str, quick: bool) -> dict[str, Any]:
     """One long offset collection at 20 ms: pages fetched ahead vs one after another."""
     scale = PAGES_QUICK if quick else PAGES_SCALE
-    args = ["--scale", str(scale), "--latency-ms", str(PAGES_LATENCY_MS)]
-    emulator = Emulator("commerce", *args)
-    base = {"api": "commerce", "base_url": emulator.base_url, "folder": folder, "settings": {},
-            "resources": ["customers"]}  # fmt: skip
-    try:
-        ours = {"pages_restsync": {"mode": "restsync"}}
-        times = 1 if quick else REPEATS  # the served-span target: a median
-        out = {
-            "restsync": repeated(emulator, base, ours, times, "served_seconds")["pages_restsync"],
-            "dlt_default": measure(emulator, base, "pages_dlt", mode="dlt_default"),
-        }
-    finally:
-        emulator.close()
-    needed = out["dlt_default"]["requests"]  # plain dlt asks for exactly the pages needed
-    out["bound_seconds"] = needed * PAGES_LATENCY_MS / 1000 / CONCURRENCY
-    return out
+    extra = {"resources": ["customers"]}
+    return long_collection(folder, quick, ("commerce", scale), extra, ["dlt_default"])
 
 
 def child_pages(folder: str, quick: bool) -> dict[str, Any]:
     """One parent's long child collection at 20 ms: a child window vs dlt's one page at a time."""
-    args = ["--scale", "1", "--latency-ms", str(PAGES_LATENCY_MS)]
-    emulator = Emulator("product_analytics", *args)
-    base = {"api": "product_analytics", "base_url": emulator.base_url, "folder": folder,
-            "settings": {}, "resources": ["products", "events"],
-            "paginators": CHILD_PAGES}  # fmt: skip
+    extra = {"resources": ["products", "events"], "paginators": CHILD_PAGES}
+    workload = ("product_analytics", 1)
+    return long_collection(folder, quick, workload, extra, ["dlt_tuned", "dlt_default"])
+
+
+def long_collection(
+    folder: str, quick: bool, workload: tuple[str, int], extra: dict[str, Any], plain: list[str]
+) -> dict[str, Any]:
+    """An API at a scale (`workload`) at 20 ms: restsync (the run with the median served span
+    of REPEATS) vs plain dlt's `plain` modes, against `pages x latency / concurrency`."""
+    api, scale = workload
+    emulator = Emulator(api, "--scale", str(scale), "--latency-ms", str(PAGES_LATENCY_MS))
+    base = {"api": api, "base_url": emulator.base_url, "folder": folder, "settings": {}, **extra}
     try:
-        ours = {"child_restsync": {"mode": "restsync"}}
+        ours = {f"{api}_restsync": {"mode": "restsync"}}
         times = 1 if quick else REPEATS  # the served-span target: a median
         out = {
-            "restsync": repeated(emulator, base, ours, times, "served_seconds")["child_restsync"],
-            "dlt_tuned": measure(emulator, base, "child_dlt_tuned", mode="dlt_tuned"),
-            "dlt_default": measure(emulator, base, "child_dlt", mode="dlt_default"),
+            "restsync": repeated(emulator, base, ours, times, "served_seconds")[f"{api}_restsync"]
         }
+        for mode in plain:
+            out[mode] = measure(emulator, base, f"{api}_{mode}", mode=mode)
     finally:
         emulator.close()
     needed = out["dlt_default"]["requests"]  # plain dlt asks for exactly the pages needed

@@ -107,11 +107,10 @@ class _Abandoned(RuntimeError):
 
 @dataclass(frozen=True)
 class _Prefetch:
-    """A page sent ahead: its answer to come, its URL (for the claiming request), and what
-    sending it takes (to send it in the claiming thread if no pool thread has started it)."""
+    """A page sent ahead: its answer to come, and its request and send settings (its URL for
+    the claiming request; all of it to send it there if no pool thread has started it)."""
 
     future: Future[Response]
-    url: str | None
     prepared: PreparedRequest
     settings: dict[str, Any]
 
@@ -228,7 +227,7 @@ class RetryingSession(Session):
                 )
             token = f"p{next(self._tokens)}"
             future = self._prefetch_pool.submit(self._ahead, self._closes, prepared, settings)
-            self._prefetched[token] = _Prefetch(future, prepared.url, prepared, settings)
+            self._prefetched[token] = _Prefetch(future, prepared, settings)
         return token
 
     def prepare_request(self, request: Request) -> PreparedRequest:
@@ -238,7 +237,7 @@ class RetryingSession(Session):
             with self._lock:
                 prefetch = self._prefetched.get(token)
             if prefetch is not None:
-                return _Claimed(request, prefetch.url, token)
+                return _Claimed(request, prefetch.prepared.url, token)
         return super().prepare_request(request)
 
     def claim(self, request: Request, token: str | None) -> None:
