@@ -22,7 +22,6 @@ import orjson
 from dlt.sources.helpers.requests import Session
 from dlt.sources.helpers.rest_client.redaction import sanitize_url
 from requests import PreparedRequest, Request, Response
-from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.structures import CaseInsensitiveDict
@@ -38,6 +37,7 @@ from restsync.http.budget import (
     remaining_from_headers,
 )
 from restsync.http.retry import RetryPolicy, parse_retry_after
+from restsync.http.transport import adapter_for
 
 __all__ = ["DEFAULT_TIMEOUT", "ENDPOINT_HEADER", "RetryingSession"]
 
@@ -141,8 +141,9 @@ class RetryingSession(Session):
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(timeout=timeout, raise_for_status=False)
-        # one kept-alive connection per worker: requests' default pool (10) would reconnect
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=max(pool_size, 1))
+        # the wire: one event-loop thread (transport.py); requests' pool is kept for what it
+        # does not carry, one kept-alive connection per worker (its default 10 would reconnect)
+        adapter = adapter_for(pool_size)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
         self.policies: dict[str, RetryPolicy] = dict(policies or {})
