@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.util import Timeout
 
 from restsync.http.session import RetryingSession
 from restsync.http.transport import TRANSPORT_ENV, LoopAdapter, adapter_for
@@ -56,6 +57,10 @@ def _answers(path: str, body: bytes) -> bytes:
         return _ok(body)
     if path == "/lenient":  # http.client reads it; aiohttp's parser refuses the space
         return b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nX-Odd : v\r\n\r\nlenient"
+    if path == "/latin1-header":  # raw bytes: é in Latin-1, and é in UTF-8
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-L: caf\xe9\r\nX-U: caf\xc3\xa9\r\n\r\n"
+    if path == "/latin1-cookie":
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nSet-Cookie: c=caf\xe9; Path=/\r\n\r\n"
     if path == "/latin1":
         return _ok("caf\u00e9".encode("latin-1"), "Content-Type: text/plain; charset=ISO-8859-1")
     return _ok(b"not found", status="404 Not Found")
@@ -189,8 +194,9 @@ def test_an_answer_aiohttp_cannot_parse_is_read_again_by_requests(
         answer = session.get(_url(server, "/lenient"), timeout=5)
         assert answer.status_code == 200 and answer.text == "lenient"
         assert fallback_sends == [_url(server, "/lenient")]
-        with pytest.raises(requests.exceptions.ConnectionError):  # not sent twice: not safe
-            session.post(_url(server, "/lenient"), data=b"once", timeout=5)
+        posted = session.post(_url(server, "/lenient"), data=b"once", timeout=5)
+        assert posted.text == "lenient"  # a POST goes by requests' adapter only, never twice
+    assert server.request_lines.count("GET /lenient HTTP/1.1") == 2
     assert server.request_lines.count("POST /lenient HTTP/1.1") == 1
 
 
@@ -209,13 +215,48 @@ def test_requests_keeps_cookies_and_follows_redirects(
     assert fallback_sends == []
 
 
-def test_a_body_is_sent_as_is(session: requests.Session, fallback_sends: list[str]) -> None:
+PARITY_PATHS = ["/json", "/repeated", "/gzip", "/big-header", "/latin1", "/latin1-header",
+                "/latin1-cookie", "/cookie", "/redirect", "/nothing"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", PARITY_PATHS)
+def test_an_answer_equals_requests_own_adapters_answer(
+    session: requests.Session, fallback_sends: list[str], path: str
+) -> None:
+    with raw_server() as server, requests.Session() as plain:
+        ours = session.get(_url(server, path), timeout=5, allow_redirects=False)
+        theirs = plain.get(_url(server, path), timeout=5, allow_redirects=False)
+    assert (ours.status_code, ours.reason, ours.url) == (
+        theirs.status_code, theirs.reason, theirs.url
+    )  # fmt: skip
+    assert dict(ours.headers) == dict(theirs.headers)
+    assert (ours.content, ours.encoding) == (theirs.content, theirs.encoding)
+    assert ours.cookies.get_dict() == theirs.cookies.get_dict()
+    assert session.cookies.get_dict() == plain.cookies.get_dict()
+    assert ours.is_redirect == theirs.is_redirect
+    assert fallback_sends == []
+
+
+def test_what_the_loop_does_not_carry_goes_to_requests(
+    session: requests.Session, fallback_sends: list[str]
+) -> None:
     with raw_server() as server:
         echoed = session.post(_url(server, "/echo"), json={"a": [1, "é"]}, timeout=5)
         assert echoed.json() == {"a": [1, "é"]}
-        form = session.post(_url(server, "/echo"), data={"k": "v w"}, timeout=5)  # a str body
+        form = session.post(_url(server, "/echo"), data={"k": "v w"}, timeout=5)
         assert form.text == "k=v+w"
-    assert fallback_sends == [_url(server, "/echo")]  # the str body went to requests' adapter
+        raw = session.get(_url(server, "/json"), headers={"X-Raw": b"v"}, timeout=5)
+        assert raw.ok and server.request_headers[-1]["x-raw"] == "v"
+        streamed = session.get(_url(server, "/json"), stream=True, timeout=5)
+        assert streamed.json() == {"data": [1, 2]}
+        assert session.get(_url(server, "/json"), timeout=Timeout(5)).ok  # type: ignore[arg-type]
+    assert len(fallback_sends) == 5  # every one of them, by requests' adapter
+    with raw_server() as server:  # user:password in the URL: requests made it a header
+        netloc = f"u:p@127.0.0.1:{server.server_address[1]}"
+        assert session.get(f"http://{netloc}/json", timeout=5).ok
+    assert server.request_headers[-1]["authorization"] == "Basic dTpw"
+    assert server.request_lines[-1] == "GET /json HTTP/1.1"
+    assert len(fallback_sends) == 5
 
 
 def test_wire_failures_are_requests_errors(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 import os
 import ssl
 import threading
@@ -26,12 +27,14 @@ from email.message import Message
 from typing import Any
 
 import aiohttp
+from aiohttp.http_exceptions import ContentEncodingError
 from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.cookies import extract_cookies_to_jar
 from requests.exceptions import (
     ChunkedEncodingError,
     ConnectTimeout,
+    ContentDecodingError,
     InvalidURL,
     ReadTimeout,
     RequestException,
@@ -50,6 +53,8 @@ CLOSE_TIMEOUT_S = 5.0
 _AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 _MAX_LINE, _MAX_HEADERS = 65536, 100  # what http.client (requests' parser) accepts
 _POLL_S = 1.0  # how often a waiting caller checks that its loop still runs
+# only these go on the loop: sending one again through requests (an answer aiohttp's parser
+# refuses) or after close() is harmless; every other method goes by requests' adapter
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -130,6 +135,7 @@ class _Loop:
         )
         self.thread.start()
         self.stopped = False
+        self.pid = os.getpid()
         self.session: aiohttp.ClientSession = asyncio.run_coroutine_threadsafe(
             _open_session(), self.loop
         ).result()
@@ -137,7 +143,7 @@ class _Loop:
     def stop(self) -> None:
         """Cancel what is on the wire, close the connections, end the thread."""
         self.stopped = True
-        if not self.loop.is_running():
+        if self.pid != os.getpid() or not self.loop.is_running():  # a forked child's copy
             return
         if threading.current_thread() is self.thread:  # a finalizer run by the loop's own GC
             task = self.loop.create_task(_shutdown(self.session))
@@ -166,7 +172,7 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 async def _open_session() -> aiohttp.ClientSession:
     # no connection limit, like urllib3's non-blocking pools: the session's in-flight
     # semaphore bounds the requests; idle connections are kept alive for reuse
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
     return aiohttp.ClientSession(
         connector=connector,
         max_line_size=_MAX_LINE,  # http.client's limits, not aiohttp's stricter 8 kB
@@ -218,24 +224,30 @@ class LoopAdapter(BaseAdapter):
         """Send on the event loop; anything it would not carry as requests does, by requests."""
         url = request.url or ""
         scheme = url.partition(":")[0].lower()
-        body = request.body
+        limits = _timeouts(timeout)
         if (
             stream
+            or limits is None
             or scheme not in ("http", "https")
-            or not (body is None or isinstance(body, bytes))
+            or (request.method or "GET").upper() not in _SAFE_METHODS
+            or request.body is not None
+            or not _plain_headers(request.headers)
             or (proxies and select_proxy(url, proxies))
         ):
             return self.fallback.send(request, stream, timeout, verify, cert, proxies)
-        wire = self._running()
         ssl_option = self._ssl(verify, cert) if scheme == "https" else True
-        coroutine = _fetch(wire.session, request, body, _timeouts(timeout), ssl_option)
-        future = asyncio.run_coroutine_threadsafe(coroutine, wire.loop)
+        wire = self._running()
+        coroutine = _fetch(wire.session, request, limits, ssl_option)
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, wire.loop)
+        except RuntimeError as exc:  # closed by another thread since _running()
+            coroutine.close()
+            message = f"{exc}: its session was closed"
+            raise RequestsConnectionError(message, request=request) from exc
         try:
             answer = _wait(future, wire)
-        except _Unparsable as exc:  # llhttp refused an answer http.client may take
-            if (request.method or "GET").upper() in _SAFE_METHODS:
-                return self.fallback.send(request, stream, timeout, verify, cert, proxies)
-            raise RequestsConnectionError(exc.args[0], request=request) from exc
+        except _Unparsable:  # llhttp refused an answer http.client may take: a safe method
+            return self.fallback.send(request, stream, timeout, verify, cert, proxies)
         except (concurrent.futures.CancelledError, _Stopped) as exc:  # closed meanwhile
             raise RequestsConnectionError(
                 "the connection was closed: its session was closed", request=request
@@ -248,6 +260,8 @@ class LoopAdapter(BaseAdapter):
     def _running(self) -> _Loop:
         with self._lock:
             if self._pid != os.getpid():  # a forked child: the parent's thread is not here
+                if self._finalizer is not None:
+                    self._finalizer.detach()  # the parent's loop is the parent's to stop
                 self._wire, self._pid, self._finalizer = None, os.getpid(), None
             if self._wire is None:
                 self._wire = _Loop()
@@ -314,20 +328,25 @@ class LoopAdapter(BaseAdapter):
         self.fallback.close()
 
 
-def _timeouts(timeout: Any) -> aiohttp.ClientTimeout:
+def _timeouts(timeout: Any) -> aiohttp.ClientTimeout | None:
     """requests' timeout (seconds, or (connect, read)) in aiohttp's terms: the connect limit
     on opening the socket, the read limit between two reads, as in urllib3."""
-    if isinstance(timeout, tuple):
-        connect, read = timeout
-    else:
-        connect = read = timeout
-    return aiohttp.ClientTimeout(total=None, connect=None, sock_connect=connect, sock_read=read)
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    for limit in (connect, read):
+        if limit is not None and (not isinstance(limit, (int, float)) or not limit > 0):
+            return None  # a urllib3 Timeout, or one requests itself rejects: requests decides
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=None,
+        sock_connect=connect,
+        sock_read=read,
+        ceil_threshold=math.inf,  # to the millisecond, as urllib3 (aiohttp rounds up from 5 s)
+    )
 
 
 async def _fetch(
     session: aiohttp.ClientSession,
     request: PreparedRequest,
-    body: bytes | None,
     timeout: aiohttp.ClientTimeout,
     ssl_option: ssl.SSLContext | bool,
 ) -> _Answer:
@@ -335,20 +354,21 @@ async def _fetch(
     try:
         async with session.request(
             request.method or "GET",
-            URL(request.url or "", encoded=True),  # requests quoted it already: sent as is
+            _target(request.url or ""),
             headers=dict(request.headers),
-            data=body,
             allow_redirects=False,  # requests follows redirects itself
             timeout=timeout,
             ssl=ssl_option,
         ) as answer:
             try:
                 content = await answer.read()
-            except aiohttp.ClientPayloadError as exc:  # cut mid-body, as urllib3's ProtocolError
-                raise ChunkedEncodingError(exc, request=request) from exc
-            return _Answer(
-                answer.status, answer.reason or "", list(answer.headers.items()), content
-            )
+            except aiohttp.ClientPayloadError as exc:
+                if isinstance(exc.__cause__, ContentEncodingError):  # as urllib3's DecodeError
+                    raise ContentDecodingError(exc, request=request) from exc
+                raise ChunkedEncodingError(exc, request=request) from exc  # cut mid-body
+            headers = [(_latin1(k), _latin1(v)) for k, v in answer.raw_headers]
+            reason = (answer.reason or "").encode("utf-8", "surrogateescape").decode("latin-1")
+            return _Answer(answer.status, reason, headers, content)
     except RequestException:  # raised above, as requests would
         raise
     except aiohttp.ConnectionTimeoutError as exc:
@@ -363,6 +383,30 @@ async def _fetch(
         raise _Unparsable(exc) from exc
     except (aiohttp.ClientError, OSError) as exc:
         raise RequestsConnectionError(exc, request=request) from exc
+    except RuntimeError as exc:  # "Session is closed": closed while this was scheduled
+        raise RequestsConnectionError(exc, request=request) from exc
+
+
+def _target(url: str) -> URL:
+    """The URL as requests quoted it (sent as is), without user:password (requests made
+    those an Authorization header; urllib3 never sends them)."""
+    target = URL(url, encoded=True)
+    if target.user is not None or target.password is not None:
+        target = target.with_user(None)
+    return target
+
+
+def _plain_headers(headers: Mapping[str, Any]) -> bool:
+    """True if every header is an ASCII str (http.client sends others as Latin-1 or bytes)."""
+    return all(
+        isinstance(name, str) and isinstance(value, str) and name.isascii() and value.isascii()
+        for name, value in headers.items()
+    )
+
+
+def _latin1(raw: bytes) -> str:
+    """A header as http.client decodes it."""
+    return raw.decode("latin-1")
 
 
 def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
