@@ -163,6 +163,21 @@ def test_check_names_wrong_credentials(emu: Emulator, monkeypatch: pytest.Monkey
     assert "credentials rejected (401)" in result.output
 
 
+def test_check_keeps_to_the_sources_rate_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    rate = 5.0
+    monkeypatch.setenv("SOURCES__FEATURE_FLAGS__RATE_LIMIT", str(rate))
+    monkeypatch.setenv("SOURCES__FEATURE_FLAGS__BURST", "1")
+    with run_emulator("feature_flags") as fresh:
+        for key, value in fresh.credentials.items():
+            monkeypatch.setenv(f"SOURCES__FEATURE_FLAGS__{key.upper()}", value)
+        result = CliRunner().invoke(app, ["check", "feature_flags", "--base-url", fresh.base_url])
+        stamps = sorted(e.at for e in fresh.requests.entries())
+    assert result.exit_code == 0, result.output
+    assert len(stamps) >= 4
+    spread = stamps[-1] - stamps[0]
+    assert spread >= (len(stamps) - 1 - 1) / rate  # one request of jitter at the server
+
+
 def test_check_a_built_in_connector_is_all_green(emu: Emulator) -> None:
     overrides = {"base_url": emu.base_url, **emu.credentials}
     probes = check(load_target("feature_flags", overrides).config)

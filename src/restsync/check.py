@@ -18,6 +18,7 @@ from requests import HTTPError, RequestException
 
 from restsync.config.dialect import placeholders, translate
 from restsync.errors import ApiError, ConfigError, CredentialsError
+from restsync.http.budget import RateLimit
 from restsync.http.guard import SelectorGuard, where_the_list_is
 from restsync.http.redact import redact
 from restsync.http.retry import RetryPolicy
@@ -50,13 +51,17 @@ class Probe:
     first: dict[str, Any] | None = None
 
 
-def check(config: Mapping[str, Any], secrets: tuple[str, ...] = ()) -> list[Probe]:
-    """Probe every resource of a config (already resolved) and report what each page held."""
+def check(
+    config: Mapping[str, Any], secrets: tuple[str, ...] = (), rate_limit: RateLimit | None = None
+) -> list[Probe]:
+    """Probe every resource of a config (already resolved) and report what each page held;
+    within the source's rate budget, if it has one (an API allowing 15 a minute stays so)."""
     translation = translate(config, strict=False)
     client_config = translation.config["client"]
     session = RetryingSession(
         default_policy=RetryPolicy(max_retries=PROBE_RETRIES, max_delay=1.0),
         timeout=PROBE_TIMEOUT_S,
+        rate_limit=rate_limit,
     )
     client = RESTClient(
         base_url=client_config["base_url"],

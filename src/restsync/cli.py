@@ -195,10 +195,11 @@ def check(
 ) -> None:
     """Probe the API live: one page per resource, and what it held."""
     from restsync.check import check as probe_api
+    from restsync.sync import rate_budget
 
     try:
         loaded = load_target(target, {"base_url": base_url})
-        probes = probe_api(loaded.config, loaded.secrets)
+        probes = probe_api(loaded.config, loaded.secrets, rate_budget(loaded.name))
     except RestsyncError as exc:
         raise _fail(exc, False) from None
     render_probes(out, probes)
