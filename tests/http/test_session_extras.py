@@ -4,9 +4,11 @@ give), a prefetched page's request when it is sent ahead."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +17,7 @@ from requests import Request, Response
 from requests.exceptions import JSONDecodeError
 
 from restsync.http.retry import RetryPolicy
-from restsync.http.session import ParsedOnceResponse, RetryingSession
+from restsync.http.session import ENDPOINT_HEADER, ParsedOnceResponse, RetryingSession
 from tests.scripted_server import Reply, scripted_server
 
 URL = "http://api.example.test/v1/items?page=2"
@@ -187,3 +189,17 @@ def test_a_page_sent_ahead_stops_retrying_once_the_session_is_closed() -> None:
         server.script("/ok", Reply(200, {"data": [1]}))
         assert session.get(server.base_url + "/ok").json() == {"data": [1]}
         session.close()
+
+
+def test_a_deep_copied_config_shares_its_session_and_it_still_works() -> None:
+    policy = RetryPolicy(statuses=frozenset({503}), max_retries=2, backoff_factor=0.01)
+    session = RetryingSession({"things": policy}, timeout=7.0)
+    config: dict[str, Any] = {"client": {"session": session}, "resources": [{"name": "things"}]}
+    copied = copy.deepcopy(config)  # what dlt's rest_api does to validate a config
+    assert copied["client"]["session"] is session
+    with scripted_server() as server:
+        server.script("/x", Reply(503), Reply(200, {"data": [1]}))
+        request = Request("GET", server.base_url + "/x", headers={ENDPOINT_HEADER: "things"})
+        answer = copied["client"]["session"].send(session.prepare_request(request))
+        assert answer.json() == {"data": [1]} and server.hits["/x"] == 2
+    session.close()

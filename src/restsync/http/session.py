@@ -165,6 +165,12 @@ class RetryingSession(Session):
         self.retries_total = 0
         self.headers["User-Agent"] = "restsync (dlt)"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> RetryingSession:
+        """The session itself: it is shared by design (one pool, one budget per host for
+        every resource of a source), and dlt deep-copies configs that hold it to validate
+        them; requests' own state copy would drop the policies, locks and timeout."""
+        return self
+
     def policy_for(self, endpoint: str | None) -> RetryPolicy:
         """The retry policy of a resource, or the source's default for untagged requests."""
         if endpoint is None:
