@@ -321,8 +321,14 @@ def test_tls_is_verified_as_requests_verifies_it(
 def test_closing_ends_what_is_on_the_wire_and_a_copy_starts_afresh(
     session: requests.Session,
 ) -> None:
+    def wire_thread(of: requests.Session) -> threading.Thread:
+        adapter = of.get_adapter("http://")
+        assert isinstance(adapter, LoopAdapter) and adapter._wire is not None
+        return adapter._wire.thread
+
     with raw_server() as server:
         assert session.get(_url(server, "/json"), timeout=5).ok
+        first = wire_thread(session)
         errors: list[BaseException] = []
 
         def slow() -> None:
@@ -339,9 +345,11 @@ def test_closing_ends_what_is_on_the_wire_and_a_copy_starts_afresh(
         waiting.join(5)
         assert not waiting.is_alive() and time.monotonic() - started < 1.0
         assert len(errors) == 1 and isinstance(errors[0], requests.exceptions.ConnectionError)
+        assert not first.is_alive()  # the closed loop's thread ended
         assert session.get(_url(server, "/json"), timeout=5).ok  # reopened on the next request
         twin = copy.deepcopy(session)  # dlt deep-copies configs that hold the session
         assert twin.get(_url(server, "/json"), timeout=5).json() == {"data": [1, 2]}
+        assert wire_thread(twin) is not wire_thread(session)  # the copy has a loop of its own
+        second = wire_thread(twin)
         twin.close()
-    wires = [t for t in threading.enumerate() if t.name == "restsync-wire"]
-    assert len(wires) <= 1  # the closed ones ended; at most the open session's remains
+        assert not second.is_alive()
