@@ -4,13 +4,20 @@ disjoint time ranges side by side: every record once, within the concurrency bou
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from dlt.sources.helpers.rest_client.client import RESTClient
+from typer.testing import CliRunner
 
+from restsync.cli import app
+from restsync.config.dialect import translate
+from restsync.config.lint import lint_file
 from restsync.emulators import EmulatorOptions, Faults, run_emulator
+from restsync.errors import ConfigError
 from restsync.http.session import RetryingSession
-from restsync.http.slices import TimeCursorPaginator, TimeSlices
+from restsync.http.slices import TimeCursorPaginator, TimeSlices, time_cursor
 from tests.connectors.support import sync_emulated
 from tests.scripted_server import Reply, scripted_server
 from tests.truth import diff, table_rows, truth_rows
@@ -59,3 +66,87 @@ def test_a_cursor_that_is_not_a_time_is_refused() -> None:
         with pytest.raises(ValueError, match=r"integer time at 'pagination\.next', got 'abc'"):
             list(pages)
         session.close()
+
+
+def deployments_yaml(**paginator: Any) -> str:
+    """hosting's deployments as a user writes them, the cursor a time bounded by `since`."""
+    cursor = {"type": "cursor", "cursor_path": "pagination.next", "cursor_param": "until",
+              "limit": 100, **paginator}  # fmt: skip
+    return yaml.safe_dump(
+        {
+            "client": {
+                "base_url": 'dlt.config["base_url"]',
+                "auth": {"type": "bearer", "token": 'dlt.secrets["access_token"]'},
+            },
+            "resources": [
+                {
+                    "name": "deployments",
+                    "primary_key": "uid",
+                    "write_disposition": "merge",
+                    "endpoint": {
+                        "path": "/v6/deployments",
+                        "data_selector": "deployments",
+                        "paginator": cursor,
+                    },
+                }
+            ],
+        }
+    )
+
+
+def test_a_user_config_asks_for_time_ranges_with_since_param(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "hosting_mine.yaml"
+    path.write_text(deployments_yaml(since_param="since"))
+    findings = {f.rule: f for f in lint_file(path)}
+    assert "RS101" not in findings  # a key the dialect knows
+    assert "time ranges read side by side" in findings["RS102"].message
+    database = tmp_path / "mine.duckdb"
+    with run_emulator(API, EmulatorOptions(scale=SCALE, faults=Faults(latency_ms=10))) as emu:
+        monkeypatch.setenv("SOURCES__HOSTING_MINE__BASE_URL", emu.base_url)
+        monkeypatch.setenv("SOURCES__HOSTING_MINE__ACCESS_TOKEN", emu.credentials["access_token"])
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
+        result = CliRunner().invoke(app, ["sync", str(path), "--concurrency", "8"])
+        assert result.exit_code == 0, result.output
+        truth = truth_rows(emu, "deployments")
+        sent = emu.requests.select(resource="deployments")
+        most = emu.max_in_flight
+    loaded = table_rows(str(database), "hosting_mine", "deployments")
+    assert loaded == truth, diff(loaded, truth)
+    assert 1 < most <= 8  # ranges side by side, within the concurrency
+    assert len(sent) <= -(-len(truth) // 100) + 8
+
+
+@pytest.mark.parametrize(
+    ("paginator", "key", "says"),
+    [
+        ({"since_param": "since", "cursor_param": None}, "endpoint.paginator", "cursor_param"),
+        ({"since_param": "since", "cursor_body_path": "next"}, "endpoint.paginator", "body"),
+        ({"since_param": 7}, "endpoint.paginator.since_param", "lower bound"),
+        ({"since_param": "since", "stop_at": 3}, "endpoint.paginator", "stop_at"),
+    ],
+)
+def test_a_time_cursor_that_cannot_work_is_a_config_error(
+    paginator: dict[str, Any], key: str, says: str
+) -> None:
+    config = yaml.safe_load(deployments_yaml(**paginator))
+    config["client"] = {"base_url": "http://127.0.0.1:1"}
+    cursor = config["resources"][0]["endpoint"]["paginator"]
+    for name, value in paginator.items():
+        if value is None:
+            del cursor[name]
+    with pytest.raises(ConfigError, match=says) as raised:
+        translate(config)
+    assert raised.value.resource == "deployments" and raised.value.key == key
+
+
+def test_since_param_makes_the_translated_paginator_a_time_cursor() -> None:
+    config = yaml.safe_load(deployments_yaml(since_param="since", has_more_path="more"))
+    config["client"] = {"base_url": "http://127.0.0.1:1"}
+    translation = translate(config)
+    cursor = time_cursor(translation.config["resources"][0]["endpoint"]["paginator"])
+    assert cursor is not None
+    assert (cursor.cursor_param, cursor.since_param) == ("until", "since")
+    assert translation.config["resources"][0]["endpoint"]["params"] == {"limit": 100}
+    assert any("since_param" in note for note in translation.notes)

@@ -42,6 +42,6 @@ def test_each_documented_example_fires_its_rule(rule_id: str, tmp_path: Path) ->
 
 def test_dialect_notes_come_from_dialect_py_s_own_table() -> None:
     rows = [value for name, value in vars(lint_keys).items() if name.startswith("ROW_")]
-    assert len(rows) == 8
+    assert len(rows) == 9
     assert all(row in lint_keys.DIALECT_TABLE for row in rows)
     assert lint_keys.dialect_note(lint_keys.ROW_BASIC) == "`http_basic`"

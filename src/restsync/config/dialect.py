@@ -7,6 +7,7 @@ What the seeds write and what it becomes:
 | `auth.type: basic`                     | `http_basic`                                          |
 | `endpoint.error_handler`               | a `RetryPolicy` for that endpoint's requests          |
 | cursor paginator `limit: N`            | query parameter `limit=N` on every page               |
+| cursor paginator `since_param: P`      | time ranges read side by side (`http/slices.py`)      |
 | `start_from_page: N`                   | `base_page: N`                                        |
 | `data_selector: []`                    | `$`: the response itself is the list                  |
 | offset / page_number with no total     | paginators that stop on the first short page          |
@@ -37,6 +38,7 @@ from restsync.http.guard import SelectorGuard
 from restsync.http.paginators import ShortPageOffsetPaginator, ShortPagePageNumberPaginator
 from restsync.http.retry import ERROR_HANDLER_KEYS, RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER
+from restsync.http.slices import TimeCursorPaginator
 
 __all__ = ["Translation", "placeholders", "translate", "typed_keys"]
 
@@ -55,6 +57,7 @@ AUTH_TYPE_ALIASES = {"basic": "http_basic"}
 PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]+)\}(?!\})")
 SHORT_PAGE_TYPES = ("offset", "page_number")
 DEFAULT_PAGE_SIZE_PARAM = "limit"
+DLT_CURSOR_PATH = "cursors.next"  # dlt's default for a cursor paginator's `cursor_path`
 SINGLE_PAGE = "single_page"
 
 
@@ -227,6 +230,8 @@ def _translate_paginator(
         limit_param = paginator.pop("limit_param", DEFAULT_PAGE_SIZE_PARAM)
         params.setdefault(limit_param, limit)
         notes.append(f"{where}.limit: sent as query parameter {limit_param}={limit}")
+    if kind == "cursor" and "since_param" in paginator:
+        return _time_cursor(paginator, name, notes)
     if "start_from_page" in paginator:
         paginator["base_page"] = paginator.pop("start_from_page")
         notes.append(f"{where}.start_from_page: dlt's base_page={paginator['base_page']}")
@@ -234,6 +239,43 @@ def _translate_paginator(
         notes.append(f"{where}: no total in the responses, stops on the first short page")
         return _short_page_paginator(kind, paginator, name)
     return paginator
+
+
+def _time_cursor(paginator: dict[str, Any], name: str, notes: list[str]) -> TimeCursorPaginator:
+    """A cursor that is an integer time (an exclusive upper bound, newest first) on an API that
+    also takes an inclusive lower bound `since_param`: read as time ranges side by side."""
+    key = "endpoint.paginator"
+    options = {k: v for k, v in paginator.items() if k != "type"}
+    since = options.pop("since_param")
+    if "cursor_body_path" in options or not options.get("cursor_param"):
+        raise ConfigError(
+            "a time cursor (`since_param`) is sent as a query parameter: give `cursor_param`"
+            " (the exclusive upper bound, e.g. `until`), not `cursor_body_path`",
+            resource=name,
+            key=key,
+        )
+    if not isinstance(since, str) or not since:
+        raise ConfigError(
+            f"`since_param` names the query parameter of the inclusive lower bound (e.g."
+            f" `since`), got {since!r}",
+            resource=name,
+            key=f"{key}.since_param",
+        )
+    try:
+        made = TimeCursorPaginator(
+            cursor_path=options.pop("cursor_path", DLT_CURSOR_PATH),
+            cursor_param=options.pop("cursor_param"),
+            since_param=since,
+            **options,
+        )
+    except TypeError as exc:
+        message = f"invalid cursor paginator options: {exc}"
+        raise ConfigError(message, resource=name, key=key) from exc
+    notes.append(
+        f"{name}.endpoint.paginator.since_param: read as time ranges side by side, each"
+        f" bounded by {made.cursor_param} (exclusive) and {since} (inclusive)"
+    )
+    return made
 
 
 def _paginator_instance(paginator: Any, name: str) -> BasePaginator:

@@ -17,6 +17,7 @@ from restsync.config.lint_keys import (
     ROW_CURSOR_LIMIT,
     ROW_NO_PAGINATOR,
     ROW_NO_TOTAL,
+    ROW_SINCE_PARAM,
     ROW_START_FROM_PAGE,
     dialect_note,
     unknown_keys,
@@ -42,7 +43,7 @@ PAGINATOR_KEYS: dict[str, frozenset[str]] = {
 }
 # Keys restsync's dialect accepts on top of dlt's (see dialect.py and http/paginators.py).
 DIALECT_PAGINATOR_KEYS: dict[str, frozenset[str]] = {
-    "cursor": frozenset({"limit", "limit_param"}),
+    "cursor": frozenset({"limit", "limit_param", "since_param"}),
     "page_number": frozenset({"start_from_page", "page_size"}),
 }
 TOTAL_PATH = "total_path"
@@ -117,6 +118,16 @@ def _paginator(paginator: Mapping[str, Any], at: str) -> Iterator[Finding]:
             f"seed dialect {ROW_CURSOR_LIMIT}: restsync sends"
             f" {dialect_note(ROW_CURSOR_LIMIT)} (here N = {paginator['limit']}).",
             "none needed for restsync; for plain dlt put it in `endpoint.params`.",
+        )
+    if kind == "cursor" and "since_param" in paginator:
+        yield finding(
+            "RS102",
+            join_path(at, "since_param"),
+            f"seed dialect {ROW_SINCE_PARAM}: restsync reads {dialect_note(ROW_SINCE_PARAM)},"
+            f" bounded by `{paginator.get('cursor_param')}` (exclusive upper) and"
+            f" `{paginator['since_param']}` (inclusive lower); the cursor must be an integer"
+            " time, newest first.",
+            "none needed for restsync; plain dlt reads one chain (drop the key for it).",
         )
     if kind == "page_number" and "start_from_page" in paginator:
         yield finding(

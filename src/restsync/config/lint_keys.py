@@ -32,6 +32,7 @@ DIALECT_TABLE = _dialect_table(dialect.__doc__ or "")
 ROW_BASIC = "`auth.type: basic`"
 ROW_ERROR_HANDLER = "`endpoint.error_handler`"
 ROW_CURSOR_LIMIT = "cursor paginator `limit: N`"
+ROW_SINCE_PARAM = "cursor paginator `since_param: P`"
 ROW_START_FROM_PAGE = "`start_from_page: N`"
 ROW_EMPTY_SELECTOR = "`data_selector: []`"
 ROW_NO_TOTAL = "offset / page_number with no total"

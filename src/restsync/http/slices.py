@@ -39,8 +39,10 @@ class TimeCursorPaginator(JSONResponseCursorPaginator):
     a range from below.
     """
 
-    def __init__(self, cursor_path: str, cursor_param: str, since_param: str) -> None:
-        super().__init__(cursor_path=cursor_path, cursor_param=cursor_param)
+    def __init__(
+        self, cursor_path: str, cursor_param: str, since_param: str, **options: Any
+    ) -> None:
+        super().__init__(cursor_path=cursor_path, cursor_param=cursor_param, **options)
         self.since_param = since_param
 
 
