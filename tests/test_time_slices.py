@@ -68,7 +68,7 @@ def test_a_cursor_that_is_not_a_time_is_refused() -> None:
         session.close()
 
 
-def deployments_yaml(**paginator: Any) -> str:
+def deployments_yaml(disposition: str = "merge", **paginator: Any) -> str:
     """hosting's deployments as a user writes them, the cursor a time bounded by `since`."""
     cursor = {"type": "cursor", "cursor_path": "pagination.next", "cursor_param": "until",
               "limit": 100, **paginator}  # fmt: skip
@@ -82,7 +82,7 @@ def deployments_yaml(**paginator: Any) -> str:
                 {
                     "name": "deployments",
                     "primary_key": "uid",
-                    "write_disposition": "merge",
+                    "write_disposition": disposition,
                     "endpoint": {
                         "path": "/v6/deployments",
                         "data_selector": "deployments",
@@ -98,7 +98,7 @@ def test_a_user_config_asks_for_time_ranges_with_since_param(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "hosting_mine.yaml"
-    path.write_text(deployments_yaml(since_param="since"))
+    path.write_text(deployments_yaml("append", since_param="since"))  # a repeat would stay
     findings = {f.rule: f for f in lint_file(path)}
     assert "RS101" not in findings  # a key the dialect knows
     assert "time ranges read side by side" in findings["RS102"].message
@@ -121,14 +121,23 @@ def test_a_user_config_asks_for_time_ranges_with_since_param(
 @pytest.mark.parametrize(
     ("paginator", "key", "says"),
     [
-        ({"since_param": "since", "cursor_param": None}, "endpoint.paginator", "cursor_param"),
-        ({"since_param": "since", "cursor_body_path": "next"}, "endpoint.paginator", "body"),
+        (
+            {"since_param": "since", "cursor_param": None},
+            "endpoint.paginator.cursor_param",
+            "needs `cursor_param`",
+        ),
+        (
+            {"since_param": "since", "cursor_body_path": "next"},
+            "endpoint.paginator.cursor_body_path",
+            "in the body",
+        ),
         ({"since_param": 7}, "endpoint.paginator.since_param", "lower bound"),
+        ({"since_param": "until"}, "endpoint.paginator.since_param", "both `until`"),
         ({"since_param": "since", "stop_at": 3}, "endpoint.paginator", "stop_at"),
     ],
 )
 def test_a_time_cursor_that_cannot_work_is_a_config_error(
-    paginator: dict[str, Any], key: str, says: str
+    paginator: dict[str, Any], key: str, says: str, tmp_path: Path
 ) -> None:
     config = yaml.safe_load(deployments_yaml(**paginator))
     config["client"] = {"base_url": "http://127.0.0.1:1"}
@@ -139,6 +148,30 @@ def test_a_time_cursor_that_cannot_work_is_a_config_error(
     with pytest.raises(ConfigError, match=says) as raised:
         translate(config)
     assert raised.value.resource == "deployments" and raised.value.key == key
+    if "stop_at" not in paginator:  # lint says so too, at the same key, as an error
+        path = tmp_path / "bad.yaml"
+        path.write_text(yaml.safe_dump(config))
+        errors = [f for f in lint_file(path) if f.rule in ("RS103", "RS104")]
+        assert [f.path.rsplit(".", 1)[-1] for f in errors] == [key.rsplit(".", 1)[-1]]
+
+
+def test_since_param_at_the_client_is_an_error_in_lint_and_in_translation(
+    tmp_path: Path,
+) -> None:
+    config = yaml.safe_load(deployments_yaml())
+    cursor = config["resources"][0]["endpoint"].pop("paginator")
+    config["client"] = {
+        "base_url": "http://127.0.0.1:1",
+        "paginator": {**cursor, "since_param": "s"},
+    }
+    with pytest.raises(ConfigError, match=r"resource_defaults\.endpoint\.paginator") as raised:
+        translate(config)
+    assert raised.value.key == "client.paginator.since_param"
+    path = tmp_path / "client.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert [(f.rule, f.path) for f in lint_file(path) if f.rule == "RS103"] == [
+        ("RS103", "client.paginator.since_param")
+    ]
 
 
 def test_since_param_makes_the_translated_paginator_a_time_cursor() -> None:
@@ -148,5 +181,6 @@ def test_since_param_makes_the_translated_paginator_a_time_cursor() -> None:
     cursor = time_cursor(translation.config["resources"][0]["endpoint"]["paginator"])
     assert cursor is not None
     assert (cursor.cursor_param, cursor.since_param) == ("until", "since")
+    assert cursor.has_more_path is not None  # dlt's own options are kept
     assert translation.config["resources"][0]["endpoint"]["params"] == {"limit": 100}
     assert any("since_param" in note for note in translation.notes)

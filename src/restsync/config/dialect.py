@@ -40,7 +40,7 @@ from restsync.http.retry import ERROR_HANDLER_KEYS, RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER
 from restsync.http.slices import TimeCursorPaginator
 
-__all__ = ["Translation", "placeholders", "translate", "typed_keys"]
+__all__ = ["Translation", "placeholders", "time_cursor_problem", "translate", "typed_keys"]
 
 
 def typed_keys(typed_dict: Any) -> frozenset[str]:
@@ -57,6 +57,10 @@ AUTH_TYPE_ALIASES = {"basic": "http_basic"}
 PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]+)\}(?!\})")
 SHORT_PAGE_TYPES = ("offset", "page_number")
 DEFAULT_PAGE_SIZE_PARAM = "limit"
+CLIENT_SINCE_PARAM = (
+    "time ranges are read per endpoint: put the cursor paginator with `since_param` in"
+    " resource_defaults.endpoint.paginator or in the endpoint, not in client"
+)
 DLT_CURSOR_PATH = "cursors.next"  # dlt's default for a cursor paginator's `cursor_path`
 SINGLE_PAGE = "single_page"
 
@@ -139,6 +143,9 @@ def _translate_client(raw: Any, notes: list[str]) -> dict[str, Any]:
         raise ConfigError("`client` must be a mapping with a `base_url`", key="client")
     _check_keys(raw, CLIENT_KEYS, "client.")
     client = dict(raw)
+    paginator = client.get("paginator")
+    if isinstance(paginator, Mapping) and "since_param" in paginator:
+        raise ConfigError(CLIENT_SINCE_PARAM, key="client.paginator.since_param")
     if "auth" in client:
         client["auth"] = _translate_auth(client["auth"], "client.auth", notes)
     return client
@@ -241,26 +248,42 @@ def _translate_paginator(
     return paginator
 
 
+def time_cursor_problem(paginator: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Why a cursor paginator with `since_param` cannot be read as time ranges (the key at
+    fault and what to do), or None; lint and translation both ask this."""
+    since, until = paginator.get("since_param"), paginator.get("cursor_param")
+    if not isinstance(since, str) or not since:
+        return "since_param", (
+            "`since_param` names the query parameter of the inclusive lower bound (e.g."
+            f" `since`), got {since!r}"
+        )
+    if "cursor_body_path" in paginator:
+        return "cursor_body_path", (
+            "time ranges are bounded by query parameters: a cursor sent in the body cannot be"
+            " read that way; use `cursor_param`, or drop `since_param`"
+        )
+    if not until:
+        return "cursor_param", (
+            "a time cursor (`since_param`) needs `cursor_param`: the query parameter of the"
+            " exclusive upper bound (e.g. `until`)"
+        )
+    if since == until:
+        return "since_param", (
+            f"`since_param` and `cursor_param` are both `{since}`: a range needs a lower and an"
+            " upper bound sent side by side (e.g. `since` and `until`)"
+        )
+    return None
+
+
 def _time_cursor(paginator: dict[str, Any], name: str, notes: list[str]) -> TimeCursorPaginator:
     """A cursor that is an integer time (an exclusive upper bound, newest first) on an API that
     also takes an inclusive lower bound `since_param`: read as time ranges side by side."""
     key = "endpoint.paginator"
+    problem = time_cursor_problem(paginator)
+    if problem is not None:
+        raise ConfigError(problem[1], resource=name, key=f"{key}.{problem[0]}")
     options = {k: v for k, v in paginator.items() if k != "type"}
     since = options.pop("since_param")
-    if "cursor_body_path" in options or not options.get("cursor_param"):
-        raise ConfigError(
-            "a time cursor (`since_param`) is sent as a query parameter: give `cursor_param`"
-            " (the exclusive upper bound, e.g. `until`), not `cursor_body_path`",
-            resource=name,
-            key=key,
-        )
-    if not isinstance(since, str) or not since:
-        raise ConfigError(
-            f"`since_param` names the query parameter of the inclusive lower bound (e.g."
-            f" `since`), got {since!r}",
-            resource=name,
-            key=f"{key}.since_param",
-        )
     try:
         made = TimeCursorPaginator(
             cursor_path=options.pop("cursor_path", DLT_CURSOR_PATH),

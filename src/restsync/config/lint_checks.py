@@ -92,6 +92,31 @@ def check_paginators(view: ConfigView) -> Iterator[Finding]:
             )
 
 
+def _since_param(paginator: Mapping[str, Any], at: str) -> Finding:
+    """A time cursor: what restsync makes of it, or why it cannot (as translation says)."""
+    if at == "client.paginator":
+        return finding(
+            "RS103",
+            join_path(at, "since_param"),
+            f"{dialect.CLIENT_SINCE_PARAM}.",
+            "move the paginator to resource_defaults.endpoint.paginator.",
+        )
+    problem = dialect.time_cursor_problem(paginator)
+    if problem is not None:
+        key, message = problem
+        rule = "RS104" if key not in paginator else "RS103"
+        return finding(rule, join_path(at, key), f"{message}.", "fix the paginator as it says.")
+    return finding(
+        "RS102",
+        join_path(at, "since_param"),
+        f"seed dialect {ROW_SINCE_PARAM}: restsync reads {dialect_note(ROW_SINCE_PARAM)},"
+        f" bounded by `{paginator['cursor_param']}` (exclusive, upper) and"
+        f" `{paginator['since_param']}` (inclusive, lower). The cursor must be an integer"
+        " time, newest first, and the lower bound in its units.",
+        "none needed for restsync; plain dlt reads one chain (drop the key for it).",
+    )
+
+
 def _bad_type(at: str, kind: Any) -> Finding:
     return finding(
         "RS103",
@@ -120,15 +145,7 @@ def _paginator(paginator: Mapping[str, Any], at: str) -> Iterator[Finding]:
             "none needed for restsync; for plain dlt put it in `endpoint.params`.",
         )
     if kind == "cursor" and "since_param" in paginator:
-        yield finding(
-            "RS102",
-            join_path(at, "since_param"),
-            f"seed dialect {ROW_SINCE_PARAM}: restsync reads {dialect_note(ROW_SINCE_PARAM)},"
-            f" bounded by `{paginator.get('cursor_param')}` (exclusive upper) and"
-            f" `{paginator['since_param']}` (inclusive lower); the cursor must be an integer"
-            " time, newest first.",
-            "none needed for restsync; plain dlt reads one chain (drop the key for it).",
-        )
+        yield _since_param(paginator, at)
     if kind == "page_number" and "start_from_page" in paginator:
         yield finding(
             "RS102",

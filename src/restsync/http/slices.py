@@ -98,7 +98,12 @@ class TimeSlices(BasePaginator):
         assert chain is not None
         self._claimed = False
         self.inner.update_state(response, data)
-        following = self._next_cursor(response) if data else None
+        # an empty page ends the range only where dlt's paginator would stop on one
+        following = (
+            self._next_cursor(response)
+            if data or not getattr(self._cursor, "stop_after_empty_page", False)
+            else None
+        )
         if following is None or not self.inner.has_next_page:
             self._chains.remove(chain)  # this range is read to its end
             return
