@@ -149,14 +149,39 @@ def test_restsync_sessions_send_through_the_event_loop_unless_told_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with RetryingSession() as default:
-        assert isinstance(default.get_adapter("https://api.example.com"), LoopAdapter)
+        assert isinstance(default.adapters["https://"], LoopAdapter)
+        assert isinstance(default.adapters["http://"], LoopAdapter)
     monkeypatch.setenv(TRANSPORT_ENV, "requests")
     with RetryingSession() as plain:
-        adapter = plain.get_adapter("https://api.example.com")
-        assert type(adapter) is HTTPAdapter
+        assert type(plain.adapters["https://"]) is HTTPAdapter
     monkeypatch.setenv(TRANSPORT_ENV, "curl")
     with pytest.raises(ValueError, match="RESTSYNC_HTTP_TRANSPORT='curl'"):
         RetryingSession()
+
+
+def test_pages_sent_ahead_go_through_the_loop_and_the_rest_through_requests() -> None:
+    with raw_server() as server, RetryingSession(pool_size=4) as session:
+        loop = session.adapters["http://"]
+        assert isinstance(loop, LoopAdapter)
+        by_requests: list[str] = []
+        to_requests = loop.fallback.send
+
+        def counted(
+            request: requests.PreparedRequest, *args: object, **kwargs: object
+        ) -> requests.Response:
+            by_requests.append(request.url or "")
+            return to_requests(request, *args, **kwargs)  # type: ignore[arg-type]
+
+        loop.fallback.send = counted  # type: ignore[method-assign,assignment]
+        ahead = requests.Request("GET", _url(server, "/json"), params={"page": 2})
+        token = session.prefetch(ahead)
+        claimed = requests.Request("GET", _url(server, "/json"), params={"page": 2})
+        session.claim(claimed, token)
+        assert session.send(session.prepare_request(claimed)).json() == {"data": [1, 2]}
+        assert by_requests == []  # the page sent ahead went through the event loop
+        assert session.get(_url(server, "/json"), params={"page": 1}).ok
+        assert by_requests == [_url(server, "/json?page=1")]  # dlt's own request: requests'
+    assert server.request_lines.count("GET /json?page=2 HTTP/1.1") == 1
 
 
 def test_an_answer_reads_as_requests_reads_it(
