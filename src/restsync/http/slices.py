@@ -99,11 +99,8 @@ class TimeSlices(BasePaginator):
         self._claimed = False
         self.inner.update_state(response, data)
         # an empty page ends the range only where dlt's paginator would stop on one
-        following = (
-            self._next_cursor(response)
-            if data or not getattr(self._cursor, "stop_after_empty_page", False)
-            else None
-        )
+        stops = not data and self._cursor.stop_after_empty_page
+        following = None if stops else self._next_cursor(response)
         if following is None or not self.inner.has_next_page:
             self._chains.remove(chain)  # this range is read to its end
             return

@@ -48,6 +48,8 @@ from requests.exceptions import (
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, select_proxy
+from urllib3 import HTTPHeaderDict
+from urllib3.util.ssl_ import create_urllib3_context
 from yarl import URL
 
 __all__ = ["TRANSPORT_ENV", "LoopAdapter", "adapter_for"]
@@ -280,8 +282,8 @@ class LoopAdapter(BaseAdapter):
             context = self._contexts.get(key)
         if context is not None:
             return context
+        context = create_urllib3_context()  # the context requests' own adapter starts from
         if verify is False:
-            context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         else:
@@ -291,9 +293,9 @@ class LoopAdapter(BaseAdapter):
                     f"Could not find a suitable TLS CA certificate bundle, invalid path: {where}"
                 )
             if os.path.isdir(where):
-                context = ssl.create_default_context(capath=where)
+                context.load_verify_locations(capath=where)
             else:
-                context = ssl.create_default_context(cafile=where)
+                context.load_verify_locations(cafile=where)
         if cert:
             if isinstance(cert, (tuple, list)):
                 context.load_cert_chain(cert[0], cert[1])
@@ -307,7 +309,8 @@ class LoopAdapter(BaseAdapter):
         """A requests Response as requests' HTTPAdapter.build_response makes it, body read."""
         response = Response()
         response.status_code = answer.status
-        response.headers = CaseInsensitiveDict(_joined(answer.headers))
+        # repeated headers joined by ", " as urllib3's own header dict gives them to requests
+        response.headers = CaseInsensitiveDict(HTTPHeaderDict(answer.headers))
         response.encoding = get_encoding_from_headers(response.headers)
         response.raw = _Raw(answer.headers)
         response.reason = answer.reason
@@ -412,17 +415,3 @@ def _plain_headers(headers: Mapping[str, Any]) -> bool:
 def _latin1(raw: bytes) -> str:
     """A header as http.client decodes it."""
     return raw.decode("latin-1")
-
-
-def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
-    """Repeated headers joined by ', ', as urllib3 presents them to requests."""
-    out: dict[str, str] = {}
-    seen: dict[str, str] = {}  # lower-case name -> the first spelling
-    for name, value in headers:
-        key = name.lower()
-        if key in seen:
-            out[seen[key]] = f"{out[seen[key]]}, {value}"
-        else:
-            seen[key] = name
-            out[name] = value
-    return out
