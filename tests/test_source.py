@@ -15,7 +15,8 @@ import pytest
 
 from restsync import ConfigError, RetriesExhaustedError, SyncError, build_source
 from restsync.emulators import Emulator, EmulatorOptions, run_emulator
-from restsync.sync import DEFAULT_CONCURRENCY, SyncOptions, sync
+from restsync.source import DEFAULT_CONCURRENCY
+from restsync.sync import SyncOptions, sync
 from tests.emulators.toy_api import TOY_API
 from tests.scripted_server import Reply, Scripted, scripted_server
 from tests.truth import assert_economical, diff, table_rows, truth_rows

@@ -14,8 +14,8 @@ from restsync.connectors import get_connector
 from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.errors import ConfigError
 from restsync.http.budget import RateLimit
-from restsync.source import SourceOptions, build_source
-from restsync.sync import DEFAULT_CONCURRENCY, SyncOptions, rate_budget, sync, sync_connector
+from restsync.source import DEFAULT_CONCURRENCY, SourceOptions, build_source
+from restsync.sync import SyncOptions, rate_budget, sync, sync_connector
 from tests.connectors.support import sync_emulated
 
 SCALE = 30  # commerce: 1,110 customers, 12 pages of 100

@@ -14,9 +14,8 @@ from restsync import connectors
 from restsync.config.loader import load_config
 from restsync.errors import CredentialsError, RestsyncError
 from restsync.render import render_findings, render_probes
-from restsync.source import build_source
+from restsync.source import DEFAULT_CONCURRENCY, build_source
 from restsync.sync import (
-    DEFAULT_CONCURRENCY,
     SyncOptions,
     SyncResult,
     rate_budget,

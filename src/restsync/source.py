@@ -17,7 +17,7 @@ from restsync.errors import ConfigError
 from restsync.fanout import stream_children
 from restsync.http.budget import RateLimit
 from restsync.http.retry import RetryPolicy
-from restsync.http.session import DEFAULT_TIMEOUT, RetryingSession
+from restsync.http.session import DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT, RetryingSession
 from restsync.http.slices import TimeSlices, time_cursor
 from restsync.http.window import OPENS_AFTER, PageWindow, numbered
 
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 DEFAULT_SOURCE_NAME = "rest_api"
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = DEFAULT_POOL_SIZE  # requests in flight: one per page-pool thread
 CHILD_OPENS_AFTER = 2  # full pages before a child's collection fetches ahead
 
 

@@ -23,7 +23,13 @@ from restsync.errors import ApiError, ConfigError, CredentialsError, RestsyncErr
 from restsync.heap import frozen_heap
 from restsync.http.budget import RateLimit
 from restsync.http.redact import redact
-from restsync.source import SourceOptions, build_source, close_sessions, sessions_of
+from restsync.source import (
+    DEFAULT_CONCURRENCY,
+    SourceOptions,
+    build_source,
+    close_sessions,
+    sessions_of,
+)
 from restsync.targets import Target, load_target
 
 __all__ = [
@@ -36,7 +42,6 @@ __all__ = [
 ]
 
 DEFAULT_DESTINATION = "duckdb"
-DEFAULT_CONCURRENCY = 16
 DEFAULT_BURST = 1
 # per source, in dlt's config (`SOURCES__<NAME>__CONCURRENCY`, or `[sources.<name>]` in
 # .dlt/config.toml): what the options leave unset
