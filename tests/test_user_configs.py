@@ -183,3 +183,46 @@ def test_check_a_built_in_connector_is_all_green(emu: Emulator) -> None:
     probes = check(load_target("feature_flags", overrides).config)
     assert all(p.ok for p in probes), [(p.resource, p.status) for p in probes]
     assert probes[1].placeholders  # members: filled from the first organization
+
+
+def test_a_config_dlt_rejects_is_named_without_its_secrets(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    cfg = yaml.safe_load(config_yaml())
+    products = cfg["resources"][1]["endpoint"]
+    products.update(method="get", params={"sig": 'dlt.secrets["password"]'})  # dlt wants GET
+    path = tmp_path / "flags.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = CliRunner().invoke(app, ["sync", str(path), "--debug"])
+    assert result.exit_code == 1
+    assert "resources[1]/endpoint" in result.output and "method=get" in result.output
+    assert env["SOURCES__FLAGS__PASSWORD"] not in result.output
+
+
+def test_base_url_flag_wins_over_a_reference_and_settings_hints_print_as_written(
+    emu: Emulator, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SOURCES__FLAGS__BASE_URL")
+    path = tmp_path / "flags.yaml"
+    path.write_text(config_yaml())
+    assert CliRunner().invoke(app, ["sync", str(path), "--base-url", emu.base_url]).exit_code == 0
+    monkeypatch.delenv("SOURCES__FLAGS__USERNAME")
+    result = CliRunner().invoke(app, ["sync", str(path), "--base-url", emu.base_url])
+    assert result.exit_code == 1
+    assert "SOURCES__FLAGS__USERNAME" in result.output
+    assert "[sources.flags]" in result.output  # text, not a rich markup tag
+
+
+def test_check_sends_an_endpoints_own_auth(emu: Emulator, env: dict[str, str]) -> None:
+    cfg = yaml.safe_load(config_yaml())
+    auth = cfg["client"].pop("auth")
+    for resource in cfg["resources"]:
+        resource["endpoint"]["auth"] = auth
+    config = {**cfg, "client": {"base_url": emu.base_url}}
+    config = json.loads(
+        json.dumps(config)
+        .replace('dlt.secrets[\\"username\\"]', emu.credentials["username"])
+        .replace('dlt.secrets[\\"password\\"]', emu.credentials["password"])
+    )
+    probes = check(config)
+    assert [p.status for p in probes] == ["200 OK", "200 OK"], probes

@@ -13,7 +13,7 @@ from typing import Any
 
 from dlt.common import jsonpath
 from dlt.sources.helpers.rest_client.client import RESTClient
-from dlt.sources.rest_api.config_setup import create_auth
+from dlt.sources.rest_api.config_setup import create_auth, create_paginator
 from requests import HTTPError, RequestException
 
 from restsync.config.dialect import placeholders, translate
@@ -113,8 +113,11 @@ def _probe(
             iter(
                 client.paginate(
                     path,
+                    method=endpoint.get("method", "GET"),
                     params=params,
-                    paginator=paginator,
+                    json=endpoint.get("json"),
+                    auth=create_auth(endpoint.get("auth")),  # the endpoint's own, if it has one
+                    paginator=create_paginator(paginator),  # `auto`: dlt's guess (None)
                     data_selector=probe.selector,
                     headers=endpoint.get("headers"),
                 )

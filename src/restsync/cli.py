@@ -8,18 +8,21 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from restsync import connectors
 from restsync.config.loader import load_config
 from restsync.errors import CredentialsError, RestsyncError
+from restsync.http.redact import redact
 from restsync.render import render_findings, render_probes
-from restsync.source import DEFAULT_CONCURRENCY, build_source
+from restsync.source import DEFAULT_CONCURRENCY
 from restsync.sync import (
     SyncOptions,
     SyncResult,
     rate_budget,
     sync_connector,
+    target_source,
 )
 from restsync.sync import sync as run_sync
 from restsync.targets import is_file, load_target, unresolved_config
@@ -42,10 +45,11 @@ DEFAULT_DEMO_CONNECTOR = "feature_flags"
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and dlt's logs.")]
 
 
-def _fail(exc: BaseException, debug: bool) -> typer.Exit:
+def _fail(exc: BaseException, debug: bool, secrets: tuple[str, ...] = ()) -> typer.Exit:
     if debug:
         err.print_exception()
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    message = escape(redact(str(exc), secrets))  # `[sources.x]` is text, not rich markup
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_CREDENTIALS if isinstance(exc, CredentialsError) else EXIT_FAILED)
 
 
@@ -119,8 +123,10 @@ def sync(
 ) -> None:
     """Sync a connector or a config file into a destination (DuckDB by default)."""
     _setup_logging(debug)
+    secrets: tuple[str, ...] = ()
     try:
         loaded = load_target(target, {"base_url": base_url})
+        secrets = loaded.secrets
         options = SyncOptions(
             destination=destination,
             dataset_name=dataset,
@@ -130,10 +136,10 @@ def sync(
             # each of rate and burst: the flag, else the source's setting
             rate_limit=rate_budget(loaded.name, rate_limit, burst),
         )
-        source = build_source(loaded.config, options.source_options(loaded.name))
-        result = run_sync(source, options, secrets=list(loaded.secrets))
+        source = target_source(loaded, options.source_options(loaded.name))
+        result = run_sync(source, options, secrets=list(secrets))
     except RestsyncError as exc:
-        raise _fail(exc, debug) from None
+        raise _fail(exc, debug, secrets) from None
     except KeyboardInterrupt:
         raise _interrupted() from None
     _print_result(result)
@@ -196,11 +202,13 @@ def check(
     from restsync.check import check as probe_api
     from restsync.sync import rate_budget
 
+    secrets: tuple[str, ...] = ()
     try:
         loaded = load_target(target, {"base_url": base_url})
-        probes = probe_api(loaded.config, loaded.secrets, rate_budget(loaded.name))
+        secrets = loaded.secrets
+        probes = probe_api(loaded.config, secrets, rate_budget(loaded.name))
     except RestsyncError as exc:
-        raise _fail(exc, False) from None
+        raise _fail(exc, False, secrets) from None
     render_probes(out, probes)
     if not all(p.ok for p in probes):
         raise typer.Exit(EXIT_FAILED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from restsync.check import Probe
@@ -21,12 +22,13 @@ def render_findings(console: Console, findings: Iterable[Finding], source: str =
     for f in rows:
         where = source + (f":{f.line}" if f.line is not None else "")
         style = SEVERITY_STYLE.get(str(f.severity), "")
-        head = f"{where} " if where else ""
+        head = escape(f"{where} ") if where else ""  # the user's words are text, not markup
+        path, message = escape(f.path or "(file)"), escape(f.message)
         console.print(
-            f"{head}[bold]{f.rule}[/] [{style}]{f.severity}[/] {f.path or '(file)'}: {f.message}",
+            f"{head}[bold]{f.rule}[/] [{style}]{f.severity}[/] {path}: {message}",
             highlight=False,
         )
-        console.print(f"    fix: {f.fix}", highlight=False)
+        console.print(f"    fix: {escape(f.fix)}", highlight=False)
     counts = {s: sum(1 for f in rows if str(f.severity) == s) for s in SEVERITY_STYLE}
     summary = ", ".join(f"{n} {s}{'s' if n > 1 else ''}" for s, n in counts.items() if n)
     console.print(summary or "no findings")
@@ -40,17 +42,19 @@ def render_probes(console: Console, probes: Iterable[Probe]) -> None:
     )  # fmt: skip
     for p in probes:
         if p.selector_matched is False:
-            selector = f"[red]'{p.selector}' matched nothing[/]"
-            selector += f"; the list is at '{p.list_at}'" if p.list_at else ""
+            selector = f"[red]{escape(repr(p.selector))} matched nothing[/]"
+            selector += escape(f"; the list is at '{p.list_at}'") if p.list_at else ""
         else:
-            selector = "matched" if p.selector_matched else (p.selector or "auto")
+            selector = "matched" if p.selector_matched else escape(str(p.selector or "auto"))
         if p.key_missing:
-            key = f"[red]missing {', '.join(p.key_missing)}[/]; fields: {', '.join(p.fields)}"
+            missing, fields = escape(", ".join(p.key_missing)), escape(", ".join(p.fields))
+            key = f"[red]missing {missing}[/]; fields: {fields}"
         else:
-            key = ", ".join(p.key) + (" present" if p.first else "")
-        filled = ", ".join(f"{k}={v}" for k, v in p.placeholders.items()) or "-"
+            key = escape(", ".join(p.key)) + (" present" if p.first else "")
+        filled = escape(", ".join(f"{k}={v}" for k, v in p.placeholders.items())) or "-"
         more = "" if p.more_pages is None else (", more pages" if p.more_pages else ", last page")
+        pagination = escape(p.pagination + more)
         table.add_row(
-            p.resource, p.status, str(p.records), selector, key, filled, p.pagination + more
+            escape(p.resource), escape(p.status), str(p.records), selector, key, filled, pagination
         )
     console.print(table)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dlt.common import jsonpath
-from dlt.common.exceptions import DltException
+from dlt.common.exceptions import DictValidationException, DltException
 from dlt.extract import DltSource
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import rest_api_source
@@ -86,10 +86,26 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
             parallelized=options.parallelized or options.concurrency > 1,
         )
     except (DltException, ValueError, TypeError) as exc:
-        raise ConfigError(f"dlt rejected the translated config: {exc}") from exc
+        raise ConfigError(f"dlt rejected the config: {_dlt_reason(exc)}") from exc
     if options.concurrency > 1:
         stream_children(source)
     return source
+
+
+def _dlt_reason(exc: BaseException) -> str:
+    """dlt's validation error, the most specific of its alternatives only: its full text lists
+    every type each level could have had, values and restsync's internals included."""
+    if not isinstance(exc, DictValidationException):
+        return str(exc)
+    leaves, stack = [], [exc]
+    while stack:
+        current = stack.pop()
+        nested = current.nested_exceptions or []
+        stack.extend(nested)
+        if not nested:
+            leaves.append(current)
+    deepest = max(leaves, key=lambda e: len(str(e.path or "")))
+    return f"at `{str(deepest.path).lstrip('./') or '.'}`: {deepest.msg}"
 
 
 def sessions_of(source: DltSource) -> list[RetryingSession]:

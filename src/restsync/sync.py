@@ -39,6 +39,7 @@ __all__ = [
     "rate_budget",
     "sync",
     "sync_connector",
+    "target_source",
 ]
 
 DEFAULT_DESTINATION = "duckdb"
@@ -152,8 +153,7 @@ def connector_source(
 ) -> tuple[DltSource, Target]:
     """A built-in connector's (or config file's) source, secrets read through dlt's config."""
     target = load_target(name, overrides or {})
-    options = options or SourceOptions(name=target.name)
-    return build_source(target.config, options), target
+    return target_source(target, options or SourceOptions(name=target.name)), target
 
 
 def sync_connector(
@@ -161,8 +161,17 @@ def sync_connector(
 ) -> SyncResult:
     """Sync a built-in connector (or config file): resolve its config, run, summarize."""
     target = load_target(name, overrides or {})  # a file's settings are under its source name
-    source = build_source(target.config, options.source_options(target.name))
+    source = target_source(target, options.source_options(target.name))
     return sync(source, options, secrets=list(target.secrets))
+
+
+def target_source(target: Target, options: SourceOptions) -> DltSource:
+    """The source of a resolved target; a config dlt rejects is named without its secrets (and
+    without dlt's error chained, which holds the values it was given)."""
+    try:
+        return build_source(target.config, options)
+    except ConfigError as exc:
+        raise ConfigError(redact(str(exc), target.secrets)) from None
 
 
 def sync(

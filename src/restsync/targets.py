@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from restsync.config.loader import LoadedConfig, Reference, load_config, references, resolve
+from restsync.config.loader import LoadedConfig, Reference, load_config, resolve
 from restsync.connectors import available, get_connector, resolve_values
 from restsync.errors import ConfigError
 
@@ -41,10 +41,12 @@ def load_target(target: str, overrides: Mapping[str, str | None]) -> Target:
         return Target(connector.name, connector.config(values), secrets)
     loaded = _load(target)
     given = {k: v for k, v in overrides.items() if v is not None and k != "base_url"}
-    config = resolve(loaded, overrides=given)
-    if overrides.get("base_url"):
-        config["client"] = {**config["client"], "base_url": overrides["base_url"]}
-    resolved = _reference_values(loaded, config)
+    written = loaded.config
+    client = written.get("client") if isinstance(written, Mapping) else None
+    if overrides.get("base_url") and isinstance(client, Mapping):  # wins over a reference too
+        written = {**written, "client": {**client, "base_url": overrides["base_url"]}}
+    config = resolve(written, loaded.source_name, overrides=given)
+    resolved = _reference_values(written, config)
     secrets = tuple(v for ref, v in resolved if ref.provider == "secrets" and isinstance(v, str))
     return Target(loaded.source_name, config, secrets)
 
@@ -75,22 +77,13 @@ def _load(target: str) -> LoadedConfig:
     return loaded
 
 
-def _reference_values(loaded: LoadedConfig, resolved: Any) -> list[tuple[Reference, Any]]:
-    """Each reference of the file with the value it resolved to (same JSON path)."""
-    out = []
-    for path, ref in references(loaded.config):
-        value: Any = resolved
-        for part in _parts(path):
-            value = value[part]
-        out.append((ref, value))
-    return out
-
-
-def _parts(path: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for chunk in path.replace("]", "").split("."):
-        name, *indexes = chunk.split("[")
-        if name:
-            parts.append(name)
-        parts.extend(int(i) for i in indexes)
-    return parts
+def _reference_values(written: Any, resolved: Any) -> Iterator[tuple[Reference, Any]]:
+    """Each reference of the config as written with the value it resolved to (same place)."""
+    if isinstance(written, Reference):
+        yield written, resolved
+    elif isinstance(written, Mapping):
+        for key, value in written.items():
+            yield from _reference_values(value, resolved[key])
+    elif isinstance(written, list):
+        for value, value_resolved in zip(written, resolved, strict=True):
+            yield from _reference_values(value, value_resolved)

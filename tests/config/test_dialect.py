@@ -109,8 +109,12 @@ def test_literal_params_in_resource_defaults_fill_path_placeholders() -> None:
         resource_defaults={"params": {"workspace": "acme corp"}},
     )
     endpoint = only_endpoint(cfg)
-    assert endpoint["path"] == "/acme%20corp/reports"
+    assert endpoint["path"] == "/acme corp/reports"  # as dlt binds it; requests quotes the space
     assert "params" not in endpoint
+    owner_repo = config(
+        {"name": "a", "endpoint": {"path": "/repos/{repo}/issues", "params": {"repo": "o/r"}}}
+    )
+    assert only_endpoint(owner_repo)["path"] == "/repos/o/r/issues"  # dlt: `str(value)`
 
 
 def test_literal_params_that_are_not_placeholders_stay_query_params() -> None:
@@ -177,3 +181,66 @@ def test_untranslatable_configs_name_the_resource_and_key(
     with pytest.raises(ConfigError) as info:
         translate(cfg)
     assert message in str(info.value)
+
+
+def test_dlts_auto_paginator_passes_through_unguarded() -> None:
+    for auto in ("auto", {"type": "auto"}):
+        endpoint = only_endpoint(
+            config(
+                {"name": "a", "endpoint": {"path": "/a", "paginator": auto, "data_selector": "d"}}
+            )
+        )
+        assert endpoint["paginator"] == auto  # dlt picks one from the first response
+
+
+def test_a_client_paginator_is_translated_for_each_endpoint_without_one() -> None:
+    cfg = config(
+        {"name": "a", "endpoint": {"path": "/a"}},
+        {"name": "b", "endpoint": {"path": "/b", "paginator": "single_page"}},
+    )
+    cfg["client"]["paginator"] = {"type": "offset", "limit": 10}  # no total: seed dialect
+    translation = translate(cfg)
+    first, second = (r["endpoint"]["paginator"] for r in translation.config["resources"])
+    assert isinstance(first, ShortPageOffsetPaginator)
+    assert second == "single_page"
+    assert "paginator" not in translation.config["client"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "key"),
+    [
+        ({"path": "/a", "data_selector": "data["}, "endpoint.data_selector"),
+        (
+            {"path": "/a", "paginator": {"type": "offset", "limit": 2, "total_path": "a.."}},
+            "endpoint.paginator.total_path",
+        ),
+        (
+            {
+                "path": "/a/{id}",
+                "params": {"id": {"type": "resolve", "resource": "p", "field": "$["}},
+            },
+            "endpoint.params.id.field",
+        ),
+    ],
+)
+def test_a_jsonpath_dlt_cannot_read_is_named_at_its_key(endpoint: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError, match="is not a JSONPath") as caught:
+        translate(
+            config({"name": "p", "endpoint": {"path": "/p"}}, {"name": "a", "endpoint": endpoint})
+        )
+    assert caught.value.resource == "a" and caught.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("cfg", "key"),
+    [
+        (config(resource_defaults={"endpoint": 5}), "resource_defaults.endpoint"),
+        (config({"name": "a", "endpoint": ["/a"]}), "endpoint"),
+        (config({"name": "a", "endpoint": {"path": "/a", "params": ["x"]}}), "endpoint.params"),
+        ({"client": {"base_url": "http://x"}, "resources": {"a": {"endpoint": "/a"}}}, "resources"),
+    ],
+)
+def test_a_wrong_shape_is_a_config_error_at_its_key(cfg: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError, match="must be a") as caught:
+        translate(cfg)
+    assert caught.value.key == key

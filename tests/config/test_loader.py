@@ -190,7 +190,8 @@ def test_a_seed_document_gives_its_first_python_block_with_document_lines(
     tmp_path: Path,
 ) -> None:
     loaded = load_config(write(tmp_path, "003_abc.md", SEED_DOCUMENT))
-    assert loaded.format == "python" and loaded.source_name == "003_abc"
+    assert loaded.format == "python"
+    assert loaded.source_name == "config_003_abc"  # dlt's names are identifiers: not `003_abc`
     assert loaded.config["resources"] == ["a"]
     (comment,) = loaded.js_comments
     assert comment.line == 16 and comment.text == "// trailing words"
@@ -261,3 +262,29 @@ def test_loaded_config_is_frozen() -> None:
     assert isinstance(loaded, LoadedConfig)
     with pytest.raises(AttributeError):
         loaded.source_name = "x"  # type: ignore[misc]
+
+
+def test_python_configs_written_as_dlts_docs_write_them(tmp_path: Path) -> None:
+    annotated = (
+        "from dlt.sources.rest_api import RESTAPIConfig, rest_api_source\n"
+        'config: RESTAPIConfig = {"client": {"base_url": "http://x"}, "resources": ["a"]}\n'
+        "source = rest_api_source(config)\n"
+    )
+    in_function = (
+        "import dlt\nfrom dlt.sources.rest_api import rest_api_resources\n\n"
+        "@dlt.source\ndef api():\n"
+        '    config = {"client": {"base_url": "http://x"}, "resources": ["a"]}\n'
+        "    yield from rest_api_resources(config)\n"
+    )
+    for text in (annotated, in_function):
+        assert load_config(write(tmp_path, "api.py", text)).config["resources"] == ["a"]
+
+
+def test_a_file_that_is_not_utf8_or_nests_forever_is_a_syntax_error(tmp_path: Path) -> None:
+    latin1 = tmp_path / "l.yaml"
+    latin1.write_bytes(b"client:\n  base_url: http://x\n# caf\xe9\n")
+    with pytest.raises(ConfigSyntaxError, match="not UTF-8") as caught:
+        load_config(latin1)
+    assert caught.value.line == 3
+    with pytest.raises(ConfigSyntaxError, match="alias contains itself"):
+        load_config(write(tmp_path, "r.yaml", "a: &a [*a]\n"))

@@ -13,6 +13,7 @@ What the seeds write and what it becomes:
 | offset / page_number with no total     | paginators that stop on the first short page          |
 | literal param filling `{placeholder}`  | the value put into the path (e.g. `{workspace}`)      |
 | no paginator anywhere                  | `single_page` (dlt would guess one, sometimes wrongly) |
+| `client.paginator`                     | each endpoint's paginator where it names none (as dlt) |
 | a `data_selector` that misses          | an error naming where the list is (dlt: zero rows)     |
 
 Anything else that is not a dlt key is a `ConfigError` naming the resource and the key.
@@ -26,12 +27,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
+from dlt.common import jsonpath
 from dlt.common.exceptions import DltException
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import typing as dlt_typing
 from dlt.sources.rest_api.config_setup import create_paginator
+from jsonpath_ng.exceptions import JSONPathError
 
 from restsync.errors import ConfigError
 from restsync.http.guard import SelectorGuard
@@ -40,7 +42,14 @@ from restsync.http.retry import ERROR_HANDLER_KEYS, RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER
 from restsync.http.slices import TimeCursorPaginator
 
-__all__ = ["Translation", "placeholders", "time_cursor_problem", "translate", "typed_keys"]
+__all__ = [
+    "Translation",
+    "jsonpath_problem",
+    "placeholders",
+    "time_cursor_problem",
+    "translate",
+    "typed_keys",
+]
 
 
 def typed_keys(typed_dict: Any) -> frozenset[str]:
@@ -63,6 +72,8 @@ CLIENT_SINCE_PARAM = (
 )
 DLT_CURSOR_PATH = "cursors.next"  # dlt's default for a cursor paginator's `cursor_path`
 SINGLE_PAGE = "single_page"
+AUTO = "auto"  # dlt's paginator detection, on the first response
+PATH_KEYS = ("cursor_path", "next_url_path", "total_path", "has_more_path")  # JSONPaths
 
 
 @dataclass(frozen=True)
@@ -93,22 +104,29 @@ def translate(config: Mapping[str, Any], *, strict: bool = True) -> Translation:
         raise ConfigError(f"missing required key(s) {missing}")
     notes: list[str] = []
     client = _translate_client(config["client"], notes)
-    defaults = dict(config.get("resource_defaults") or {})
+    defaults = dict(_mapping(config.get("resource_defaults") or {}, "resource_defaults"))
     _check_keys(defaults, DEFAULTS_KEYS, "resource_defaults.")
-    default_endpoint = dict(defaults.pop("endpoint", None) or {})
+    where = "resource_defaults.endpoint"
+    default_endpoint = dict(_mapping(defaults.pop("endpoint", None) or {}, where))
     if "params" in defaults:  # the seeds' shorthand for endpoint params shared by every resource
         default_endpoint["params"] = {
-            **defaults.pop("params"),
-            **default_endpoint.get("params", {}),
+            **_mapping(defaults.pop("params"), "resource_defaults.params"),
+            **_mapping(default_endpoint.get("params") or {}, f"{where}.params"),
         }
         notes.append("resource_defaults.params: sent with every resource's requests")
     _check_keys(default_endpoint, ENDPOINT_KEYS, "resource_defaults.endpoint.")
     default_policy = _policy(default_endpoint.pop("error_handler", None), None, notes)
-    client_has_paginator = "paginator" in client
+    if "paginator" in client:  # dlt's fallback for endpoints without one: the same, per endpoint
+        default_endpoint.setdefault("paginator", client.pop("paginator"))
+        notes.append("client.paginator: used by every endpoint that names no paginator")
 
+    raw_resources = config["resources"]
+    if not isinstance(raw_resources, list):
+        kind = type(raw_resources).__name__
+        raise ConfigError(f"must be a list of resources, got a {kind}", key="resources")
     resources: list[Any] = []
     policies: dict[str, RetryPolicy] = {}
-    for index, raw in enumerate(config["resources"]):
+    for index, raw in enumerate(raw_resources):
         resource = _normalize_resource(raw, index)
         name = resource["name"]
         _check_keys(resource, RESOURCE_KEYS, "", resource=name)
@@ -117,7 +135,7 @@ def translate(config: Mapping[str, Any], *, strict: bool = True) -> Translation:
         policy = _policy(endpoint.pop("error_handler", None), name, notes) or default_policy
         if policy is not None:
             policies[name] = policy
-        _translate_endpoint(endpoint, name, client_has_paginator, notes)
+        _translate_endpoint(endpoint, name, notes)
         if strict:
             _check_placeholders(endpoint, name)
         resources.append({**resource, "endpoint": endpoint})
@@ -126,6 +144,31 @@ def translate(config: Mapping[str, Any], *, strict: bool = True) -> Translation:
     if defaults:
         dlt_config["resource_defaults"] = defaults
     return Translation(dlt_config, policies, default_policy, tuple(notes))
+
+
+def _mapping(value: Any, key: str, resource: str | None = None) -> Mapping[str, Any]:
+    """The value, if a mapping; else an error naming the key."""
+    if not isinstance(value, Mapping):
+        kind = type(value).__name__
+        raise ConfigError(f"must be a mapping, got a {kind}", resource=resource, key=key)
+    return value
+
+
+def jsonpath_problem(value: Any) -> str | None:
+    """Why `value` is not a JSONPath dlt can read, or None (non-strings are dlt's to judge)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        jsonpath.compile_path(value)
+    except JSONPathError as exc:
+        return f"'{value}' is not a JSONPath ({exc}); write e.g. `data`, `_embedded.items`, `$`"
+    return None
+
+
+def _check_jsonpath(value: Any, resource: str, key: str) -> None:
+    problem = jsonpath_problem(value)
+    if problem is not None:
+        raise ConfigError(problem, resource=resource, key=key)
 
 
 def _check_keys(
@@ -168,7 +211,9 @@ def _normalize_resource(raw: Any, index: int) -> dict[str, Any]:
         )
     resource = copy.copy(dict(raw))
     endpoint = resource.get("endpoint") or {"path": resource["name"]}
-    resource["endpoint"] = {"path": endpoint} if isinstance(endpoint, str) else dict(endpoint)
+    if isinstance(endpoint, str):
+        endpoint = {"path": endpoint}
+    resource["endpoint"] = dict(_mapping(endpoint, "endpoint", str(resource["name"])))
     return resource
 
 
@@ -177,7 +222,9 @@ def _merge_endpoint(default: Mapping[str, Any], endpoint: Mapping[str, Any]) -> 
     merged = {**copy.deepcopy(dict(default)), **endpoint}
     for key in ("params", "json"):
         if key in default and key in endpoint:
-            merged[key] = {**default[key], **endpoint[key]}
+            both = (default[key], endpoint[key])
+            if all(isinstance(v, Mapping) for v in both):
+                merged[key] = {**both[0], **both[1]}
     return merged
 
 
@@ -199,32 +246,41 @@ def _policy(handler: Any, resource: str | None, notes: list[str]) -> RetryPolicy
     return policy
 
 
-def _translate_endpoint(
-    endpoint: dict[str, Any], name: str, client_has_paginator: bool, notes: list[str]
-) -> None:
-    params = dict(endpoint.get("params") or {})
+def _translate_endpoint(endpoint: dict[str, Any], name: str, notes: list[str]) -> None:
+    params = dict(_mapping(endpoint.get("params") or {}, "endpoint.params", name))
+    for param, spec in params.items():
+        if isinstance(spec, Mapping) and spec.get("type") == "resolve":
+            _check_jsonpath(spec.get("field"), name, f"endpoint.params.{param}.field")
     if endpoint.get("data_selector") == []:
         endpoint["data_selector"] = "$"
         notes.append(f"{name}: data_selector [] reads the response itself as the list")
+    _check_jsonpath(endpoint.get("data_selector"), name, "endpoint.data_selector")
     if "auth" in endpoint:
         endpoint["auth"] = _translate_auth(endpoint["auth"], f"{name}.endpoint.auth", notes)
     paginator = endpoint.get("paginator")
-    if paginator is None and not client_has_paginator:
+    if paginator is None:
         paginator = SINGLE_PAGE
         notes.append(f"{name}: no paginator given, reading a single page (no guessing)")
     elif isinstance(paginator, Mapping):
+        for key in PATH_KEYS:
+            _check_jsonpath(paginator.get(key), name, f"endpoint.paginator.{key}")
         paginator = _translate_paginator(dict(paginator), params, name, notes)
     selector = endpoint.get("data_selector")
-    if paginator is not None and isinstance(selector, str):
+    if isinstance(selector, str) and not _is_auto(paginator):
         paginator = SelectorGuard(_paginator_instance(paginator, name), selector, name)
-    if paginator is not None:
-        endpoint["paginator"] = paginator
+    endpoint["paginator"] = paginator
     endpoint["path"] = _fill_literal_placeholders(str(endpoint.get("path", "")), params, name)
     if params:
         endpoint["params"] = params
     else:
         endpoint.pop("params", None)
     endpoint["headers"] = {**(endpoint.get("headers") or {}), ENDPOINT_HEADER: name}
+
+
+def _is_auto(paginator: Any) -> bool:
+    """dlt's `auto`: it picks a paginator from the first response (no instance before that)."""
+    kind = paginator.get("type") if isinstance(paginator, Mapping) else paginator
+    return kind == AUTO
 
 
 def _translate_paginator(
@@ -337,7 +393,7 @@ def _fill_literal_placeholders(path: str, params: dict[str, Any], name: str) -> 
         value = params.get(placeholder)
         if value is None or isinstance(value, Mapping):
             continue
-        path = path.replace("{" + placeholder + "}", quote(str(value), safe=""))
+        path = path.replace("{" + placeholder + "}", str(value))  # as dlt binds it
         del params[placeholder]
     return path
 

@@ -54,6 +54,8 @@ DOCUMENT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 FIXED_MARK = ".fixed"  # `fix` writes `<stem>.fixed<suffix>`; its source name stays `<stem>`'s
 DEFAULT_SOURCE_NAME = "rest_api"  # dlt's own default for rest_api_source
 CALL_NAME = "rest_api_source"
+CALL_NAMES = (CALL_NAME, "rest_api_resources")  # dlt's source, or its resources in a @dlt.source
+NAME_PREFIX = "config_"  # before a file name that is not an identifier (`000_seed.py`)
 CONFIG_KWARG = "config"
 NAME_KWARG = "name"
 VALUE_ATTR = "value"  # `dlt.secrets.value`: named after the key it is assigned to
@@ -118,6 +120,14 @@ def load_config(path: str | Path, *, source_name: str | None = None) -> LoadedCo
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigSyntaxError(
+            f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.end]!r}): save the"
+            " file as UTF-8",
+            line=line,
+            path=path,
+        ) from None
     name = source_name or source_name_for(path)
     if suffix in DOCUMENT_SUFFIXES:
         match = FENCE.search(text)
@@ -134,6 +144,18 @@ def load_text(
     text: str, fmt: Format, *, source_name: str = DEFAULT_SOURCE_NAME, path: Path | None = None
 ) -> LoadedConfig:
     """Read config text in a known format (files, tests, stdin alike)."""
+    try:
+        return _load_text(text, fmt, source_name, path)
+    except RecursionError:
+        raise ConfigSyntaxError(
+            "the config nests too deep, or a YAML alias contains itself (`a: &a [*a]`): write"
+            " the values out",
+            line=None,
+            path=path,
+        ) from None
+
+
+def _load_text(text: str, fmt: Format, source_name: str, path: Path | None) -> LoadedConfig:
     if fmt == PYTHON:
         return _load_python(text, source_name, path, 1)
     if fmt == YAML:
@@ -158,7 +180,8 @@ def source_name_for(path: Path) -> str:
     stem = path.stem
     while stem.endswith(FIXED_MARK):
         stem = stem.removesuffix(FIXED_MARK)
-    return re.sub(r"\W", "_", stem) or DEFAULT_SOURCE_NAME
+    name = re.sub(r"\W", "_", stem) or DEFAULT_SOURCE_NAME
+    return name if name.isidentifier() else f"{NAME_PREFIX}{name}"  # dlt's rule for a name
 
 
 def references(config: Any, path: str = "") -> Iterator[tuple[str, Reference]]:
@@ -280,14 +303,19 @@ def _callee(func: ast.expr) -> str | None:
 
 def _config_node(tree: ast.Module, path: Path | None, offset: int) -> tuple[ast.expr, str | None]:
     """The config expression: `rest_api_source`'s argument, else a top-level dict literal."""
-    assigned: dict[str, ast.Dict] = {}
-    for stmt in tree.body:
+    assigned: dict[str, ast.Dict] = {}  # `config = {...}`, `config: RESTAPIConfig = {...}`
+    for stmt in ast.walk(tree):  # in a function too (`@dlt.source` yielding its resources)
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Dict):
-            for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    assigned[target.id] = stmt.value
+            targets = stmt.targets
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.value, ast.Dict):
+            targets = [stmt.target]
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                assigned.setdefault(target.id, stmt.value)
     calls = sorted(
-        (n for n in ast.walk(tree) if isinstance(n, ast.Call) and _callee(n.func) == CALL_NAME),
+        (n for n in ast.walk(tree) if isinstance(n, ast.Call) and _callee(n.func) in CALL_NAMES),
         key=lambda n: (n.lineno, n.col_offset),
     )
     if calls:
@@ -298,7 +326,9 @@ def _config_node(tree: ast.Module, path: Path | None, offset: int) -> tuple[ast.
             arg = assigned[arg.id]
         if arg is None:
             raise ConfigSyntaxError(
-                f"{CALL_NAME}() has no config argument", line=call.lineno + offset, path=path
+                f"{_callee(call.func)}() has no config argument",
+                line=call.lineno + offset,
+                path=path,
             )
         name_node = keywords.get(NAME_KWARG)
         name = None
