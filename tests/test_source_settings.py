@@ -139,3 +139,31 @@ def test_a_config_file_reads_the_settings_under_its_source_name(
         options = SyncOptions(destination=destination, resources=("customers",))
         sync_connector(str(path), {}, options)
         assert emu.max_in_flight == 1
+
+
+def test_dlts_request_timeout_setting_bounds_a_request_that_never_answers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import socket
+    import time
+
+    from restsync.errors import SyncError
+
+    monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "0.5")
+    silent = socket.socket()  # accepts connections (the kernel's backlog), never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    handler = {"retry_on_status_codes": [500], "max_retries": 0, "backoff_factor": 0}
+    config = {
+        "client": {"base_url": f"http://127.0.0.1:{port}"},
+        "resources": [{"name": "items", "endpoint": {"path": "/items", "error_handler": handler}}],
+    }
+    options = SyncOptions(destination=dlt.destinations.duckdb(str(tmp_path / "t.duckdb")))
+    started = time.monotonic()
+    try:
+        with pytest.raises(SyncError, match="ReadTimeout"):
+            sync(build_source(config, SourceOptions(name="silent")), options)
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 20  # dlt's default (60 s) would still be waiting

@@ -62,6 +62,7 @@ def check(
         default_policy=RetryPolicy(max_retries=PROBE_RETRIES, max_delay=1.0),
         timeout=PROBE_TIMEOUT_S,
         rate_limit=rate_limit,
+        secrets=secrets,
     )
     client = RESTClient(
         base_url=client_config["base_url"],

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import traceback
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -46,8 +49,9 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and dlt's 
 
 
 def _fail(exc: BaseException, debug: bool, secrets: tuple[str, ...] = ()) -> typer.Exit:
-    if debug:
-        err.print_exception()
+    if debug:  # the chain as Python prints it, secrets masked
+        trace = "".join(traceback.format_exception(exc))
+        err.print(escape(redact(trace, secrets)), highlight=False, soft_wrap=True)
     message = escape(redact(str(exc), secrets))  # `[sources.x]` is text, not rich markup
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_CREDENTIALS if isinstance(exc, CredentialsError) else EXIT_FAILED)
@@ -64,6 +68,32 @@ def _interrupted() -> typer.Exit:
 def _setup_logging(debug: bool) -> None:
     level = logging.DEBUG if debug else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not debug:  # dlt's own job tracebacks; the error message says what failed and why
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, _MaskingRecords):
+        logging.setLogRecordFactory(_MaskingRecords(factory))
+
+
+class _MaskingRecords:
+    """Every log record, of any logger (dlt's, urllib3's, restsync's), with the source's
+    secrets and secret query parameters masked in its message and its traceback."""
+
+    secrets: tuple[str, ...] = ()  # set once the target's secrets are known
+
+    def __init__(self, make: Callable[..., logging.LogRecord]) -> None:
+        self.make = make
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.make(*args, **kwargs)
+        text = record.getMessage()
+        safe = redact(text, _MaskingRecords.secrets)
+        if safe != text:
+            record.msg, record.args = safe, None
+        if record.exc_info:
+            trace = "".join(traceback.format_exception(*record.exc_info))
+            record.exc_text = redact(trace, _MaskingRecords.secrets).rstrip("\n")
+        return record
 
 
 @app.command("list")
@@ -126,7 +156,7 @@ def sync(
     secrets: tuple[str, ...] = ()
     try:
         loaded = load_target(target, {"base_url": base_url})
-        secrets = loaded.secrets
+        secrets = _MaskingRecords.secrets = loaded.secrets
         options = SyncOptions(
             destination=destination,
             dataset_name=dataset,
@@ -200,12 +230,12 @@ def check(
 ) -> None:
     """Probe the API live: one page per resource, and what it held."""
     from restsync.check import check as probe_api
-    from restsync.sync import rate_budget
 
+    _setup_logging(False)
     secrets: tuple[str, ...] = ()
     try:
         loaded = load_target(target, {"base_url": base_url})
-        secrets = loaded.secrets
+        secrets = _MaskingRecords.secrets = loaded.secrets
         probes = probe_api(loaded.config, secrets, rate_budget(loaded.name))
     except RestsyncError as exc:
         raise _fail(exc, False, secrets) from None

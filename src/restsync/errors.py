@@ -7,7 +7,8 @@ RestsyncError                      root: catch this to catch everything restsync
 │   └── UnknownConnectorError      the named built-in connector does not exist
 ├── ApiError                       the API answered an error that retrying did not cure
 │   ├── CredentialsError           fix the credentials (the API answered 401 or 403)
-│   └── RetriesExhaustedError      a retriable status persisted past the retry policy
+│   ├── RetriesExhaustedError      a retriable status persisted past the retry policy
+│   └── NotJsonError               the answer was not JSON (an HTML login page, a wrong path)
 └── SyncError                      the sync failed; wraps the step and resource that failed
 ```
 
@@ -23,6 +24,7 @@ __all__ = [
     "ConfigError",
     "ConfigSyntaxError",
     "CredentialsError",
+    "NotJsonError",
     "RestsyncError",
     "RetriesExhaustedError",
     "SyncError",
@@ -83,6 +85,10 @@ class RetriesExhaustedError(ApiError):
     def __init__(self, message: str, *, attempts: int, status: int | None, url: str | None):
         self.attempts = attempts
         super().__init__(message, status=status, url=url)
+
+
+class NotJsonError(ApiError, ValueError):
+    """An answer that is not JSON; a ValueError too, as requests' own JSON error is."""
 
 
 class SyncError(RestsyncError):

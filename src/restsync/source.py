@@ -39,11 +39,12 @@ class SourceOptions:
     """How to build a source: its name (dlt's config section) and HTTP settings."""
 
     name: str = DEFAULT_SOURCE_NAME
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float | None = None  # seconds per request; None: dlt's RUNTIME__REQUEST_TIMEOUT
     max_retry_delay: float | None = None
     parallelized: bool = False  # top-level resources side by side (always, above concurrency 1)
     concurrency: int = DEFAULT_CONCURRENCY  # child requests in flight; 1 = one parent at a time
     rate_limit: RateLimit | None = None  # the host's budget, shared by every worker
+    secrets: tuple[str, ...] = ()  # values no error or log line of the session may show
 
 
 def _runtime() -> Any:
@@ -190,12 +191,16 @@ def make_session(translation: Translation, options: SourceOptions) -> RetryingSe
     cap = min(caps)
     default = _capped(translation.default_policy or default_retry_policy(runtime), cap)
     policies = {name: _capped(p, cap) for name, p in translation.policies.items()}
+    timeout = options.timeout
+    if timeout is None:
+        timeout = float(runtime.request_timeout or DEFAULT_TIMEOUT)
     return RetryingSession(
         policies,
         default,
-        timeout=options.timeout,
+        timeout=timeout,
         rate_limit=options.rate_limit,
         pool_size=options.concurrency,
+        secrets=options.secrets,
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import dlt
@@ -15,6 +17,7 @@ from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
 )
+from dlt.common.exceptions import DltException
 from dlt.common.schema.exceptions import UnboundColumnException
 from dlt.extract import DltSource
 from requests.exceptions import HTTPError
@@ -41,6 +44,8 @@ __all__ = [
     "sync_connector",
     "target_source",
 ]
+
+log = logging.getLogger("restsync.sync")
 
 DEFAULT_DESTINATION = "duckdb"
 DEFAULT_BURST = 1
@@ -169,7 +174,7 @@ def target_source(target: Target, options: SourceOptions) -> DltSource:
     """The source of a resolved target; a config dlt rejects is named without its secrets (and
     without dlt's error chained, which holds the values it was given)."""
     try:
-        return build_source(target.config, options)
+        return build_source(target.config, replace(options, secrets=target.secrets))
     except ConfigError as exc:
         raise ConfigError(redact(str(exc), target.secrets)) from None
 
@@ -186,12 +191,18 @@ def sync(
             )
         source = source.with_resources(*options.resources)
     pipeline_name = options.pipeline_name or f"restsync_{source.name}"
-    pipeline = dlt.pipeline(
-        pipeline_name=pipeline_name,
-        destination=options.destination,
-        dataset_name=options.dataset_name or source.name,
-        pipelines_dir=options.pipelines_dir,  # type: ignore[arg-type]
-    )
+    try:
+        pipeline = dlt.pipeline(
+            pipeline_name=pipeline_name,
+            destination=options.destination,
+            dataset_name=options.dataset_name or source.name,
+            pipelines_dir=options.pipelines_dir,  # type: ignore[arg-type]
+        )
+    except DltException as exc:  # e.g. a destination name dlt does not know
+        raise ConfigError(
+            f"dlt cannot set up pipeline '{pipeline_name}' for destination"
+            f" {options.destination!r}: {exc}"
+        ) from None
     started = time.perf_counter()
     file_format = fast_file_format(pipeline)
     # dlt's extract pool as wide as the source's sessions (built with its own options)
@@ -206,12 +217,13 @@ def sync(
                 pipeline.run(source, refresh="drop_sources", loader_file_format=file_format)
             else:
                 pipeline.run(source, loader_file_format=file_format)
-    except Exception as exc:
-        if any(isinstance(c, KeyboardInterrupt) for c in _causes(exc)):
+    except BaseException as exc:
+        interrupted = any(isinstance(c, KeyboardInterrupt) for c in _causes(exc))
+        if not (interrupted or isinstance(exc, Exception)):
+            raise  # SystemExit and kin: not a failed sync
+        abort_pending(pipeline)
+        if interrupted:
             raise KeyboardInterrupt("sync interrupted") from exc  # dlt wraps it; unwrap it
-        if any(isinstance(c, UnboundColumnException) for c in _causes(exc)):
-            # the extracted package carries the wrong hints and would fail the next run too
-            pipeline.drop_pending_packages()
         raise explain_failure(exc, source.name, secrets or []) from exc
     finally:
         close_sessions(source)
@@ -226,6 +238,17 @@ def sync(
         table_rows=table_row_counts(pipeline),
         seconds=seconds,
     )
+
+
+def abort_pending(pipeline: dlt.Pipeline) -> None:
+    """Nothing of a failed or interrupted run is committed: dlt would load its extracted
+    packages at the start of the next run (and a package that cannot load, e.g. rows without
+    their key, would fail every run after it), so they are aborted and the pipeline's state and
+    schemas go back to where the run started (dlt's `abort_packages`)."""
+    try:
+        pipeline.abort_packages()
+    except Exception as exc:  # e.g. the destination is down: dlt finishes the abort next run
+        log.warning("could not abort this run's pending packages: %s", redact(str(exc)))
 
 
 def fast_file_format(pipeline: dlt.Pipeline) -> Any:
@@ -324,11 +347,23 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
         what = f"{root}. Nothing was loaded by this run; what earlier runs loaded is untouched."
     elif isinstance(root, HTTPError) and root.response is not None:
         response = root.response
+        if response.status_code in (404, 405, 410):
+            advice = (
+                "The API has no such endpoint: check base_url and the endpoint's path"
+                " (`restsync check` probes each resource)."
+            )
+        elif 400 <= response.status_code < 500:
+            advice = (
+                "The API refused the request as sent: check the endpoint's params and the"
+                " paginator's (`restsync check` shows the first page of each resource)."
+            )
+        else:
+            advice = "Retry later, or add the status to the endpoint's error_handler."
         what = (
             f"the API answered {response.status_code} {response.reason} for"
-            f" {redact(str(response.url))}, a status the endpoint's retry policy does not"
-            " retry. Nothing was loaded by this run; what earlier runs loaded is untouched."
-            " Retry later, or add the status to the endpoint's error_handler."
+            f" {redact(str(response.url), secrets)}, a status the endpoint's retry policy does"
+            " not retry. Nothing was loaded by this run; what earlier runs loaded is untouched."
+            f" {advice}"
         )
     elif isinstance(root, RestsyncError):
         what = str(root)
@@ -337,6 +372,14 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
             f"{root}. DuckDB cannot tell the database file from the dataset when both have the"
             " same name: name the file differently (e.g. DESTINATION__DUCKDB__CREDENTIALS="
             "my_data.duckdb) or pass --dataset."
+        )
+    elif (null_key := _null_key(causes)) is not None:
+        table, column = null_key
+        what = (
+            f"table '{table}' got a row with no value for {column}, which the config marks as a"
+            " key or non-nullable: some records lack that field or have it null. Set the"
+            " resource's primary_key to a field every record carries (`restsync check` lists"
+            " them). Nothing was loaded by this run, and its extracted data was dropped."
         )
     elif isinstance(root, UnboundColumnException):
         columns = ", ".join(str(c.get("name")) for c in root.columns)
@@ -356,6 +399,7 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
             f"{type(root).__name__}: {root}. This is unexpected: rerun with --debug and report"
             " it with the trace."
         )
+    what = what.removeprefix(f"resource '{resource}': ")  # said once, in `where`
     message = redact(f"{where}: {what}", secrets)
     error: RestsyncError
     if isinstance(root, CredentialsError):
@@ -363,6 +407,23 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
     else:
         error = SyncError(message, step=step, resource=resource)
     return error
+
+
+NULL_KEY_ERRORS = (  # (table, column) from dlt's normalizer and the destinations' own words
+    re.compile(r"Cannot coerce NULL in table `(?P<t>[^`]+)` column `(?P<c>[^`]+)`"),
+    re.compile(r"NOT NULL constraint failed: (?:\S+\.)?(?P<t>[^.\s]+)\.(?P<c>[^.\s]+)"),
+    re.compile(r'null value in column "(?P<c>[^"]+)" of relation "(?P<t>[^"]+)"'),
+)
+
+
+def _null_key(causes: list[BaseException]) -> tuple[str, str] | None:
+    """The table and column a null reached that must not hold one, if that is what failed."""
+    for cause in causes:
+        for pattern in NULL_KEY_ERRORS:
+            match = pattern.search(str(cause))
+            if match:
+                return match.group("t"), match.group("c")
+    return None
 
 
 def _most_specific(causes: list[BaseException]) -> BaseException:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from restsync.config.dialect import userinfo_password
 from restsync.config.loader import LoadedConfig, Reference, load_config, resolve
 from restsync.connectors import available, get_connector, resolve_values
 from restsync.errors import ConfigError
@@ -48,7 +49,9 @@ def load_target(target: str, overrides: Mapping[str, str | None]) -> Target:
     config = resolve(written, loaded.source_name, overrides=given)
     resolved = _reference_values(written, config)
     secrets = tuple(v for ref, v in resolved if ref.provider == "secrets" and isinstance(v, str))
-    return Target(loaded.source_name, config, secrets)
+    client = config.get("client")
+    password = userinfo_password(client.get("base_url") if isinstance(client, Mapping) else None)
+    return Target(loaded.source_name, config, secrets + ((password,) if password else ()))
 
 
 def unresolved_config(target: str) -> tuple[str, Any, LoadedConfig | None]:

@@ -28,3 +28,10 @@ def test_a_secret_is_masked_as_requests_sends_it(url: str | None) -> None:
 def test_short_values_and_ordinary_words_stay() -> None:
     assert redact("resource 'ab' failed", ["ab"]) == "resource 'ab' failed"
     assert redact("all good here", [SECRET]) == "all good here"
+
+
+def test_punctuation_after_a_url_is_the_sentences() -> None:
+    text = "failed for http://a.test/b?page=1&token=abc, then http://a.test/c?limit=100: done."
+    assert redact(text) == (
+        "failed for http://a.test/b?page=1&token=***, then http://a.test/c?limit=100: done."
+    )

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from requests import Request, Response
-from requests.exceptions import JSONDecodeError
 
+from restsync.errors import NotJsonError
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER, ParsedOnceResponse, RetryingSession
 from tests.scripted_server import Reply, scripted_server
@@ -116,9 +116,9 @@ def test_what_the_fast_parser_refuses_is_parsed_as_before() -> None:
     assert _parsed(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}  # a BOM: orjson refuses, requests not
     parsed = _parsed(b'{"v": 1e400, "w": 1.5}')  # past a double: orjson refuses, requests: inf
     assert isinstance(parsed, dict) and math.isinf(parsed["v"]) and parsed["w"] == 1.5
-    with pytest.raises(JSONDecodeError):
-        _parsed(b'{"data": [1, 2')  # broken: requests' own error, as dlt expects
-    with pytest.raises(JSONDecodeError):
+    with pytest.raises(NotJsonError, match=r"expected JSON from .*got '\{\"data\": \[1, 2'"):
+        _parsed(b'{"data": [1, 2')  # broken: an error that says what came, a ValueError too
+    with pytest.raises(ValueError, match="check base_url"):
         _parsed(b"")
 
 

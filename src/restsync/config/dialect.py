@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dlt.common import jsonpath
 from dlt.common.exceptions import DltException
@@ -49,6 +50,7 @@ __all__ = [
     "time_cursor_problem",
     "translate",
     "typed_keys",
+    "userinfo_password",
 ]
 
 
@@ -191,7 +193,32 @@ def _translate_client(raw: Any, notes: list[str]) -> dict[str, Any]:
         raise ConfigError(CLIENT_SINCE_PARAM, key="client.paginator.since_param")
     if "auth" in client:
         client["auth"] = _translate_auth(client["auth"], "client.auth", notes)
+    _userinfo_to_auth(client, notes)
     return client
+
+
+def _userinfo_to_auth(client: dict[str, Any], notes: list[str]) -> None:
+    """`http://user:password@host` in base_url: dlt would keep the URL, password included, in
+    its trace file; requests would send it as basic auth, which is what it becomes here."""
+    base_url = client.get("base_url")
+    if not isinstance(base_url, str):
+        return
+    parts = urlsplit(base_url)
+    if "@" not in parts.netloc:
+        return
+    client["base_url"] = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    if "auth" not in client:  # an explicit auth wins over the URL's, as in requests
+        username, password = unquote(parts.username or ""), unquote(parts.password or "")
+        client["auth"] = {"type": "http_basic", "username": username, "password": password}
+    notes.append("client.base_url: its user:password is sent as http_basic auth")
+
+
+def userinfo_password(base_url: Any) -> str | None:
+    """The password written in a base URL (`http://user:password@host`), if any."""
+    if not isinstance(base_url, str):
+        return None
+    password = urlsplit(base_url).password
+    return unquote(password) if password else None
 
 
 def _translate_auth(auth: Any, where: str, notes: list[str]) -> Any:

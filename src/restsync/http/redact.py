@@ -14,6 +14,7 @@ __all__ = ["MASK", "redact"]
 MASK = "***"
 MIN_SECRET_LENGTH = 3  # shorter values would mask ordinary words
 URL = re.compile(r"https?://[^\s'\"<>]+")
+TRAILING = ".,:;)]}!?"
 USERINFO = re.compile(r"(https?://)[^/@\s]+@")
 
 
@@ -23,11 +24,19 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     forms = sorted({form for s in known for form in _written(s)}, key=len)[::-1]
     for secret in forms:  # first: a URL's sanitizing may re-quote a secret it cuts in two
         text = text.replace(secret, MASK)
-    text = URL.sub(lambda m: sanitize_url(m.group(0)), text)
+    text = URL.sub(_sanitized, text)
     text = USERINFO.sub(rf"\1{MASK}@", text)
     for secret in forms:
         text = text.replace(secret, MASK)
     return text
+
+
+def _sanitized(match: re.Match[str]) -> str:
+    """A URL with secret query params masked; punctuation after it (`.`, `,`, `:`) is the
+    sentence's, not the URL's, and stays as it was."""
+    url = match.group(0)
+    stripped = url.rstrip(TRAILING)
+    return sanitize_url(stripped) + url[len(stripped) :]
 
 
 def _written(secret: str) -> Iterator[str]:

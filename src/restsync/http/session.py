@@ -12,7 +12,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -20,14 +20,14 @@ from urllib.parse import urlsplit
 
 import orjson
 from dlt.sources.helpers.requests import Session
-from dlt.sources.helpers.rest_client.redaction import sanitize_url
 from requests import PreparedRequest, Request, Response
 from requests.adapters import BaseAdapter
 from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
 from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import JSONDecodeError as RequestsJSONDecodeError
 from requests.structures import CaseInsensitiveDict
 
-from restsync.errors import CredentialsError, RetriesExhaustedError
+from restsync.errors import CredentialsError, NotJsonError, RetriesExhaustedError
 from restsync.http.budget import (
     TOO_MANY_REQUESTS,
     Clock,
@@ -37,16 +37,18 @@ from restsync.http.budget import (
     pause_from_headers,
     remaining_from_headers,
 )
+from restsync.http.redact import redact
 from restsync.http.retry import RetryPolicy, parse_retry_after
 from restsync.http.transport import LoopAdapter, adapter_for
 
-__all__ = ["DEFAULT_TIMEOUT", "ENDPOINT_HEADER", "RetryingSession"]
+__all__ = ["DEFAULT_TIMEOUT", "ENDPOINT_HEADER", "RetryingSession", "scrub"]
 
 log = logging.getLogger("restsync.http")
 
 ENDPOINT_HEADER = "X-Restsync-Endpoint"
 PREFETCH_HEADER = "X-Restsync-Prefetched"  # private: the token of a response already on its way
 DEFAULT_TIMEOUT = 60.0
+NOT_JSON_SHOWN = 80  # characters of a body that is not JSON, in its error
 DEFAULT_POOL_SIZE = 16
 PAGES_AHEAD_PER_WORKER = 4  # pages sent ahead and not yet claimed, at most, per pool slot
 CREDENTIAL_STATUSES = frozenset({401, 403})
@@ -86,8 +88,20 @@ class ParsedOnceResponse(Response):
             try:
                 return orjson.loads(body)
             except orjson.JSONDecodeError:
-                pass  # NaN, a BOM, bad JSON...: requests decides, and raises its own error
-        return super().json()
+                pass  # NaN, a BOM, bad JSON...: requests decides
+        try:
+            return super().json()
+        except RequestsJSONDecodeError:
+            secrets = self.__dict__.get("_restsync_secrets", ())
+            url = redact(str(self.url), secrets)
+            kind = self.headers.get("Content-Type", "no Content-Type")
+            start = redact(self.text[:NOT_JSON_SHOWN].strip(), secrets)
+            raise NotJsonError(
+                f"expected JSON from {url} ({self.status_code} {self.reason}, {kind}), got"
+                f" {start!r}: check base_url, the endpoint's path and the auth",
+                status=self.status_code,
+                url=url,
+            ) from None
 
 
 _UTF8_NAMES = frozenset({"utf-8", "utf8"})
@@ -138,10 +152,12 @@ class RetryingSession(Session):
         timeout: float = DEFAULT_TIMEOUT,
         rate_limit: RateLimit | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
+        secrets: Iterable[str] = (),
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(timeout=timeout, raise_for_status=False)
+        self.secrets = tuple(secrets)  # values masked in every error and log line it makes
         # the wire: one event-loop thread (transport.py); requests' pool is kept for what it
         # does not carry, one kept-alive connection per worker (its default 10 would reconnect)
         adapter = adapter_for(pool_size)
@@ -308,7 +324,18 @@ class RetryingSession(Session):
         super().close()
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
-        """Send with retries: only the policy's statuses, waits by backoff or Retry-After."""
+        """Send with retries: only the policy's statuses, waits by backoff or Retry-After.
+
+        An error leaving here, and every error it chains, names no secret: dlt keeps their
+        messages in its trace file, and any caller may log them.
+        """
+        try:
+            return self._send(request, **kwargs)
+        except Exception as exc:
+            scrub(exc, self.secrets)
+            raise
+
+    def _send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         token = request.headers.pop(PREFETCH_HEADER, None)
         if token is not None:
             with self._lock:
@@ -337,10 +364,10 @@ class RetryingSession(Session):
             except TRANSIENT_EXCEPTIONS as exc:
                 if not policy.retry_connection_errors or attempt >= policy.max_attempts:
                     raise RetriesExhaustedError(
-                        _exhausted_message(endpoint, request, type(exc).__name__, attempt),
+                        _exhausted_message(endpoint, self._safe(request), _why(exc), attempt),
                         attempts=attempt,
                         status=None,
-                        url=_safe(request),
+                        url=self._safe(request),
                     ) from exc
                 wait = Wait(policy.delay(attempt), host_wide=False)
                 self._log_retry(endpoint, request, type(exc).__name__, attempt, wait.seconds)
@@ -351,10 +378,11 @@ class RetryingSession(Session):
                     if pause:
                         budget.pause(pause)  # the API says none are left: hold the whole host
                     response.__class__ = ParsedOnceResponse
+                    response.__dict__["_restsync_secrets"] = self.secrets  # for its errors
                     return response
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
             if self._abandoned():  # nobody will claim this page: no waiting, no retry
-                raise _Abandoned(f"{_safe(request)}: sent ahead, then the session was closed")
+                raise _Abandoned(f"{self._safe(request)}: sent ahead, then the session was closed")
             if wait.host_wide:
                 budget.throttle(generation)  # the real limit is lower than what was granted
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
@@ -392,19 +420,19 @@ class RetryingSession(Session):
         request = response.request
         if status in CREDENTIAL_STATUSES and not policy.should_retry_status(status):
             raise CredentialsError(
-                f"the API answered {status} {response.reason} for {_safe(request)}: the"
+                f"the API answered {status} {response.reason} for {self._safe(request)}: the"
                 " credentials were rejected; check the username/password or token",
                 status=status,
-                url=_safe(request),
+                url=self._safe(request),
             ) from exc
         if exc is not None and not policy.should_retry_status(status):
             raise exc
         if attempt >= policy.max_attempts:
             raise RetriesExhaustedError(
-                _exhausted_message(endpoint, request, f"HTTP {status}", attempt),
+                _exhausted_message(endpoint, self._safe(request), f"HTTP {status}", attempt),
                 attempts=attempt,
                 status=status,
-                url=_safe(request),
+                url=self._safe(request),
             ) from exc
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         seconds = policy.delay(attempt, retry_after)
@@ -418,33 +446,61 @@ class RetryingSession(Session):
             if retry:
                 self.retries_total += 1
 
-    @staticmethod
     def _log_retry(
-        endpoint: str | None, request: PreparedRequest, why: str, attempt: int, wait: float
+        self, endpoint: str | None, request: PreparedRequest, why: str, attempt: int, wait: float
     ) -> None:
         log.warning(
             "resource %s: %s for %s (attempt %d), retrying in %.2fs",
             endpoint or "?",
             why,
-            _safe(request),
+            self._safe(request),
             attempt,
             wait,
         )
 
+    def _safe(self, request: PreparedRequest | None) -> str:
+        """The request's URL with secret query parameters and the source's secrets masked."""
+        if request is None or request.url is None:
+            return "<unknown url>"
+        return redact(request.url, self.secrets)
 
-def _safe(request: PreparedRequest | None) -> str:
-    """The request's URL with secret query parameters masked."""
-    if request is None or request.url is None:
-        return "<unknown url>"
-    return sanitize_url(request.url)
+
+def scrub(exc: BaseException, secrets: Iterable[str]) -> None:
+    """Mask secrets in the messages of `exc` and of every exception it chains, in place."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        safe = redact(text, secrets)
+        if safe != text:
+            current.args = (safe,)
+        current = current.__cause__ or current.__context__
 
 
-def _exhausted_message(
-    endpoint: str | None, request: PreparedRequest | None, why: str, attempts: int
-) -> str:
+CONNECTION_REASONS = (  # what the socket said, and what the user can do about it
+    (("Connection refused",), "connection refused: is the API at base_url up, its port right?"),
+    (
+        ("Name or service not known", "nodename nor servname", "name resolution"),
+        "the host name does not resolve: check base_url",
+    ),
+    (("CERTIFICATE_VERIFY_FAILED",), "the TLS certificate was not trusted"),
+)
+
+
+def _why(exc: BaseException) -> str:
+    """A failed connection's kind, with its cause where the socket named one."""
+    text = str(exc)
+    for needles, reason in CONNECTION_REASONS:
+        if any(needle in text for needle in needles):
+            return f"{type(exc).__name__} ({reason})"
+    return type(exc).__name__
+
+
+def _exhausted_message(endpoint: str | None, url: str, why: str, attempts: int) -> str:
     who = f"resource '{endpoint}': " if endpoint else ""
     return (
-        f"{who}{why} for {_safe(request)} persisted after {attempts} attempts"
+        f"{who}{why} for {url} persisted after {attempts} attempts"
         f" ({attempts - 1} retries); the API is failing or rate limiting: try again later"
         " or raise max_retries in the endpoint's error_handler"
     )

@@ -1,0 +1,86 @@
+"""A failed or interrupted sync commits nothing, and the next run reads the API afresh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+from dlt.pipeline.pipeline import Pipeline
+
+from restsync.errors import SyncError
+from restsync.source import SourceOptions, build_source
+from restsync.sync import SyncOptions, sync
+from tests.scripted_server import Reply, scripted_server
+from tests.truth import query
+
+
+def items_config(base_url: str) -> dict[str, Any]:
+    return {
+        "client": {"base_url": base_url},
+        "resources": [
+            {
+                "name": "items",
+                "primary_key": "id",
+                "write_disposition": "merge",
+                "endpoint": {"path": "/items", "data_selector": "data"},
+            }
+        ],
+    }
+
+
+def run(base_url: str, folder: Path) -> None:
+    options = SyncOptions(
+        destination=dlt.destinations.duckdb(str(folder / "items.duckdb")),
+        pipelines_dir=str(folder / "pipelines"),
+        dataset_name="api",
+    )
+    sync(build_source(items_config(base_url), SourceOptions(name="api")), options)
+
+
+def ids(folder: Path) -> list[int]:
+    rows = query(str(folder / "items.duckdb"), "SELECT id FROM api.items ORDER BY id")
+    return [int(r[0]) for r in rows]
+
+
+def test_rows_without_their_key_fail_clearly_and_block_no_later_run(tmp_path: Path) -> None:
+    with scripted_server() as api:
+        api.script("/items", Reply(body={"data": [{"id": 1}, {"id": 2}]}))
+        run(api.base_url, tmp_path)
+        # the next page has a record without `id`: the destination refuses the null key
+        api.script("/items", Reply(body={"data": [{"id": 3}, {"name": "no key"}]}))
+        with pytest.raises(SyncError) as caught:
+            run(api.base_url, tmp_path)
+        message = str(caught.value)
+        assert "table 'items'" in message and "no value for id" in message
+        assert "primary_key" in message and "This is unexpected" not in message
+        assert ids(tmp_path) == [1, 2]  # the first run's rows are untouched
+        api.script("/items", Reply(body={"data": [{"id": 4}]}))  # the API is healthy again
+        run(api.base_url, tmp_path)
+        assert api.hits["/items"] == 1  # read afresh, not blocked by the failed package
+    assert ids(tmp_path) == [1, 2, 4]  # nothing of the failed run was loaded
+
+
+def test_an_interrupt_after_extract_commits_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with scripted_server() as api:
+        api.script("/items", Reply(body={"data": [{"id": 1}]}))
+        run(api.base_url, tmp_path)
+        api.script("/items", Reply(body={"data": [{"id": 2}]}))
+        normalize = Pipeline.normalize
+
+        def interrupted(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+            raise KeyboardInterrupt  # Ctrl-C between extract and normalize
+
+        monkeypatch.setattr(Pipeline, "normalize", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            run(api.base_url, tmp_path)
+        monkeypatch.setattr(Pipeline, "normalize", normalize)
+        pipeline = dlt.attach("restsync_api", pipelines_dir=str(tmp_path / "pipelines"))
+        assert not pipeline.has_pending_data  # the interrupted run's package is gone
+        api.script("/items", Reply(body={"data": [{"id": 3}]}))
+        run(api.base_url, tmp_path)
+        assert api.hits["/items"] == 1
+    assert ids(tmp_path) == [1, 3]
