@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from restsync.connectors.commerce import a_second_earlier
 from restsync.emulators import Emulator, EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.emulators.commerce import touch
 from restsync.errors import SyncError
@@ -106,8 +107,23 @@ def test_incremental_requests_only_what_changed(emu: Emulator, tmp_path: Path) -
 
     for resource in ("products", "orders"):
         requests = emu.requests.select(resource=resource, outcome=Outcome.SERVED)
-        assert [r.query.get("updated_after") for r in requests] == [before[resource]]
-    assert second.loaded_rows["products"] == 1 and second.loaded_rows["orders"] == 2
+        asked = [r.query.get("updated_after") for r in requests]
+        assert asked == [a_second_earlier(before[resource])]  # the newest second, read again
+        # what changed, and the newest second's records read again (merged on their key)
+        again = sum(1 for s in emu.truth(resource) if s.record["updated"] >= before[resource])
+        assert second.loaded_rows[resource] == again
+    assert_equals_truth(emu, tmp_path)
+
+
+def test_an_edit_in_the_same_second_as_the_newest_loaded_is_read(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    run(emu, tmp_path)
+    newest = max(s.record["updated"] for s in emu.truth("orders"))
+    oldest = min(emu.truth("orders"), key=lambda s: s.record["updated"]).record["idorder"]
+    # edited after the sync read the newest order, within the same second: `updated` ties
+    emu.store.update("orders", {"idorder": oldest}, {"status": "edited", "updated": newest})
+    run(emu, tmp_path)
     assert_equals_truth(emu, tmp_path)
 
 

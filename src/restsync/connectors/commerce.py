@@ -3,26 +3,48 @@
 Read it beside `../shared/seeds/001_*.txt`. The same three endpoints, offset paging and retry
 policy (429 only, 3 retries, backoff factor 2); what the seed left out made explicit: the keys its
 resource sections name, pages of the server's maximum of 100 (the seed's 10 costs ten times the
-requests), and incremental reads of products and orders by `updated` through `updated_after`.
+requests), and incremental reads of products and orders by `updated` through `updated_after`
+(from a second before the last run's newest: the API's filter is strictly later, to the second).
 Nested arrays (addresses, stock, order lines) load as child tables of their rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from restsync.connectors.base import Connector, basic_client
 
 PAGE_SIZE = 100
 RETRY = {"retry_on_status_codes": [429], "max_retries": 3, "backoff_factor": 2}
+SQL_FORMAT = "%Y-%m-%d %H:%M:%S"  # how the API writes `updated` and reads `updated_after`
 EPOCH = "1970-01-01 00:00:00"  # the first run asks for everything updated after this
 TIMESTAMP = {"data_type": "timestamp"}
 
 
 def _updated_after() -> dict[str, Any]:
-    """The incremental filter: only records whose `updated` is later than the last run's max."""
-    return {"type": "incremental", "cursor_path": "updated", "initial_value": EPOCH}
+    """The incremental filter: records whose `updated` is later than a second before the last
+    run's max, every one of them kept (no dedup by key at the boundary); the merge on the key
+    absorbs what is read twice."""
+    return {
+        "type": "incremental",
+        "cursor_path": "updated",
+        "initial_value": EPOCH,
+        "convert": a_second_earlier,
+        "primary_key": (),
+    }
+
+
+def a_second_earlier(updated: str) -> str:
+    """`updated_after` means strictly later, to the second: a record edited in the same second
+    as the newest one loaded, after the sync read it, would never be read again. Asking from a
+    second earlier reads that second again (and dlt, deduplicating by key, would drop the
+    edit: hence no incremental primary key above)."""
+    if updated == EPOCH:
+        return updated
+    earlier = datetime.strptime(updated, SQL_FORMAT) - timedelta(seconds=1)
+    return earlier.strftime(SQL_FORMAT)
 
 
 def build(values: Mapping[str, str]) -> dict[str, Any]:
