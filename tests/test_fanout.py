@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import dlt
 
@@ -45,3 +46,45 @@ def test_a_long_child_collection_streams_page_by_page(tmp_path: Path) -> None:
     assert len(arrivals) == 20 * PAGES
     assert min(arrivals) < last_page, "the first page waited for the whole collection"
     assert loaded == truth, diff(loaded, truth)
+
+
+def test_a_finished_child_collection_lets_go_of_its_pages() -> None:
+    import gc
+
+    from requests import Response
+
+    from restsync.source import SourceOptions, build_source
+    from tests.scripted_server import Reply, scripted_server
+
+    parents = 60
+    with scripted_server() as api:
+        for parent in range(parents):
+            api.script(f"/kids/{parent}", Reply(body={"data": [{"id": 1, "blob": "x" * 9_999}]}))
+        config: dict[str, Any] = {
+            "client": {"base_url": api.base_url},
+            "resources": [
+                {"name": "parents", "endpoint": {"path": "/parents"}},
+                {
+                    "name": "kids",
+                    "endpoint": {
+                        "path": "/kids/{resources.parents.id}",
+                        "data_selector": "data",
+                        "paginator": {"type": "offset", "limit": 10},  # one short page each
+                    },
+                },
+            ],
+        }
+        source = build_source(config, SourceOptions(concurrency=16))
+        step: Any = source.resources["kids"]._pipe.gen  # the fan-out step dlt's pipe calls
+        tasks = step([{"id": i} for i in range(parents)])
+        done, alive = 0, []
+        for task in tasks:  # as dlt's pool runs them, one at a time here, results dropped
+            if task is None:
+                continue
+            task()
+            done += 1
+            if done % 20 == 0:
+                gc.collect()
+                alive.append(sum(isinstance(o, Response) for o in gc.get_objects()))
+    assert done == parents
+    assert max(alive) <= 2, alive  # not one response per child read so far

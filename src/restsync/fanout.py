@@ -122,7 +122,11 @@ def _interleaved(
         except StopIteration:
             finished.append(index)
             return None  # dlt's pipe drops a task's None
-        (ready if more else finished).append(index)
+        if more:
+            ready.append(index)
+        else:  # its last page is out: its response and window go now, not with the parent page
+            sources[index].close()  # type: ignore[attr-defined]
+            finished.append(index)
         return page
 
     try:

@@ -203,3 +203,55 @@ def test_a_deep_copied_config_shares_its_session_and_it_still_works() -> None:
         answer = copied["client"]["session"].send(session.prepare_request(request))
         assert answer.json() == {"data": [1]} and server.hits["/x"] == 2
     session.close()
+
+
+def test_a_redirect_is_followed_with_one_slot_and_a_nearly_spent_quota() -> None:
+    import threading
+
+    from dlt.sources.helpers.rest_client.client import RESTClient
+    from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
+
+    with scripted_server() as api:
+        api.script("/old", Reply(302, b"", {"Location": "/new"}))
+        # the API says 1 request remains: with the first one still counted in flight, the hop
+        # would wait for ever for the quota (and with one slot, for the slot)
+        api.script(
+            "/new", Reply(body={"data": [{"id": 1}]}, headers={"X-RateLimit-Remaining": "1"})
+        )
+        session = RetryingSession(pool_size=1)
+        client = RESTClient(base_url=api.base_url, session=session, paginator=SinglePagePaginator())
+        pages: list[Any] = []
+        for _ in range(2):  # the second run starts with the quota the first one left
+            reader = threading.Thread(
+                target=lambda: pages.append(list(client.paginate("/old", data_selector="data"))),
+                daemon=True,
+            )
+            reader.start()
+            reader.join(10)
+            assert not reader.is_alive(), "the redirect deadlocked"
+        assert pages == [[[{"id": 1}]], [[{"id": 1}]]]
+        assert api.hits["/old"] == 2 and api.hits["/new"] == 2
+
+
+def test_a_wait_for_a_queued_page_ends_when_the_session_closes() -> None:
+    import socket
+    import threading
+
+    silent = socket.socket()  # accepts (the kernel's backlog), never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
+    session = RetryingSession(pool_size=1, timeout=30)
+    try:
+        session.prefetch(Request("GET", url))  # holds the only page-pool thread
+        queued = session.prefetch(Request("GET", url))  # waits behind it
+        assert queued is not None
+        waiter = threading.Thread(target=session.first_done, args=([queued],), daemon=True)
+        waiter.start()
+        time.sleep(0.2)
+        session.close()  # as close_sessions does when a sync fails or is interrupted
+        waiter.join(5)
+        assert not waiter.is_alive(), "first_done waited for a page that will never be sent"
+    finally:
+        session.close()
+        silent.close()

@@ -8,6 +8,7 @@ the process, and applies that endpoint's `RetryPolicy`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -317,10 +318,13 @@ class RetryingSession(Session):
         pages on the wire are not retried (nobody will claim them); reusable afterwards."""
         with self._lock:
             pool, self._prefetch_pool = self._prefetch_pool, None
+            dropped = [prefetch.future for prefetch in self._prefetched.values()]
             self._prefetched.clear()
             self._closes += 1
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+            for future in dropped:  # taken off the queue unrun: tell whoever waits on them
+                _notify_cancelled(future)
         super().close()
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
@@ -350,13 +354,19 @@ class RetryingSession(Session):
         endpoint = request.headers.pop(ENDPOINT_HEADER, None)
         policy = self.policy_for(endpoint)
         budget = self.budget_for(request.url)
+        # redirects are followed here, each hop a request of its own, once this one has given
+        # back its slot and grant: requests would send the hop from inside this one's send,
+        # holding both (one slot: a deadlock; a quota nearly spent: a wait for ever)
+        kwargs = dict(kwargs)
+        follow = kwargs.pop("allow_redirects", True)
+        wire = {**kwargs, "allow_redirects": False}
         attempt = 0
         while True:
             attempt += 1
             self._count(retry=attempt > 1)
             generation = budget.acquire()
             try:
-                response = self._attempt(budget, request, kwargs)
+                response = self._attempt(budget, request, wire)
             except HTTPError as exc:  # raised by dlt's response hook for statuses >= 400
                 if exc.response is None:
                     raise
@@ -379,6 +389,8 @@ class RetryingSession(Session):
                         budget.pause(pause)  # the API says none are left: hold the whole host
                     response.__class__ = ParsedOnceResponse
                     response.__dict__["_restsync_secrets"] = self.secrets  # for its errors
+                    if follow and response.is_redirect:
+                        return self._redirected(response, request, kwargs)
                     return response
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
             if self._abandoned():  # nobody will claim this page: no waiting, no retry
@@ -388,6 +400,18 @@ class RetryingSession(Session):
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
             else:
                 self._sleep(wait.seconds)
+
+    def _redirected(
+        self, response: Response, request: PreparedRequest, settings: dict[str, Any]
+    ) -> Response:
+        """The answer at the end of the redirects, as requests' own send would give it (with
+        its history); requests' resolve_redirects sends each hop through `send`."""
+        hops: list[Response] = list(self.resolve_redirects(response, request, **settings))
+        if not hops:
+            return response
+        final = hops.pop()
+        final.history = [response, *hops]
+        return final
 
     def _attempt(
         self, budget: RateBudget, request: PreparedRequest, kwargs: dict[str, Any]
@@ -463,6 +487,14 @@ class RetryingSession(Session):
         if request is None or request.url is None:
             return "<unknown url>"
         return redact(request.url, self.secrets)
+
+
+def _notify_cancelled(future: Future[Response]) -> None:
+    """Wake the waiters of a future cancelled before it ran: `cancel()` alone leaves that to
+    the worker that would have run it, and a pool shut down never will (`wait` would block)."""
+    if future.cancelled():
+        with contextlib.suppress(RuntimeError):  # already notified
+            future.set_running_or_notify_cancel()
 
 
 def scrub(exc: BaseException, secrets: Iterable[str]) -> None:
