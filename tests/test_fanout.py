@@ -88,3 +88,21 @@ def test_a_finished_child_collection_lets_go_of_its_pages() -> None:
                 alive.append(sum(isinstance(o, Response) for o in gc.get_objects()))
     assert done == parents
     assert max(alive) <= 2, alive  # not one response per child read so far
+
+
+def test_a_child_naming_its_parent_in_query_params_is_fanned_out() -> None:
+    from restsync.fanout import _ChildPages
+    from restsync.source import SourceOptions, build_source
+
+    config = {
+        "client": {"base_url": "http://127.0.0.1:1"},
+        "resources": [
+            {"name": "parents", "endpoint": {"path": "/parents"}},
+            {
+                "name": "kids",
+                "endpoint": {"path": "/kids", "params": {"parent": "{resources.parents.id}"}},
+            },
+        ],
+    }
+    source = build_source(config, SourceOptions(concurrency=8))
+    assert isinstance(source.resources["kids"]._pipe.gen, _ChildPages)  # not one parent at a time

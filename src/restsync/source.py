@@ -31,6 +31,7 @@ __all__ = [
 
 DEFAULT_SOURCE_NAME = "rest_api"
 DEFAULT_CONCURRENCY = DEFAULT_POOL_SIZE  # requests in flight: one per page-pool thread
+PARENT_REFERENCE = "{resources."  # a placeholder dlt fills from the parent's item
 CHILD_OPENS_AFTER = 2  # full pages before a child's collection fetches ahead
 
 
@@ -172,10 +173,13 @@ def _compiled_selector(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_child(resource: Mapping[str, Any]) -> bool:
+    """A resource whose requests are filled from a parent's items: a `resolve` param, or
+    `{resources.<parent>.<field>}` in its path, params, headers or body (dlt reads all four)."""
     endpoint = resource.get("endpoint") or {}
     params = endpoint.get("params") or {}
     resolved = any(isinstance(v, Mapping) and v.get("type") == "resolve" for v in params.values())
-    return resolved or "{resources." in str(endpoint.get("path", ""))
+    templated = (endpoint.get(key) for key in ("path", "params", "headers", "json", "data"))
+    return resolved or any(PARENT_REFERENCE in str(value) for value in templated if value)
 
 
 def make_session(translation: Translation, options: SourceOptions) -> RetryingSession:

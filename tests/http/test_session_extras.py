@@ -8,6 +8,7 @@ import copy
 import json
 import math
 import time
+from contextlib import suppress
 from typing import Any
 
 import pytest
@@ -255,3 +256,78 @@ def test_a_wait_for_a_queued_page_ends_when_the_session_closes() -> None:
     finally:
         session.close()
         silent.close()
+
+
+def test_a_429_that_says_when_the_quota_resets_waits_that_long() -> None:
+    limited = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}  # no Retry-After
+    with scripted_server() as api:
+        api.script("/items", Reply(429, {"error": "slow down"}, limited), Reply(body={"data": []}))
+        session = RetryingSession(default_policy=RetryPolicy(max_retries=1, backoff_factor=0.01))
+        started = time.monotonic()
+        response = session.send(session.prepare_request(Request("GET", f"{api.base_url}/items")))
+        waited = time.monotonic() - started
+    assert response.status_code == 200
+    assert waited >= 0.9  # the reset, not a 0.01 s backoff against a quota still spent
+
+
+def test_close_ends_a_wait_for_the_hosts_pause_instead_of_sending_after_it() -> None:
+    import threading
+
+    with scripted_server() as api:
+        api.script("/items", Reply(body={"data": []}))
+        session = RetryingSession()
+        url = f"{api.base_url}/items"
+        session.budget_for(url).pause(30)  # as a Retry-After: 30 would
+        errors: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                session.send(session.prepare_request(Request("GET", url)))
+            except BaseException as exc:
+                errors.append(exc)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        time.sleep(0.2)
+        session.close()  # a failed or interrupted sync closes its sessions
+        sender.join(5)
+        assert not sender.is_alive() and errors, "the wait outlived the session"
+        assert api.hits["/items"] == 0  # and nothing was sent after it
+
+
+def test_a_page_discarded_on_the_wire_is_not_retried() -> None:
+    import socket
+    import threading
+
+    answer, requests_seen = threading.Event(), []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(3)
+
+    def serve() -> None:  # one connection: waits to be told, then answers 500, keeps listening
+        with suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                requests_seen.append(conn.recv(65536))
+                answer.wait(5)
+                conn.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n")
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    policy = RetryPolicy(statuses=frozenset({500}), max_retries=3, backoff_factor=0.05)
+    session = RetryingSession(default_policy=policy)
+    try:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/page"
+        token = session.prefetch(Request("GET", url))
+        assert token is not None
+        deadline = time.monotonic() + 3
+        while not requests_seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        session.discard(token)  # the collection ended: this page is past it, and on the wire
+        answer.set()
+        time.sleep(0.6)  # backoff 0.05, 0.1, 0.2: every retry would have come by now
+        assert len(requests_seen) == 1
+    finally:
+        session.close()
+        server.close()

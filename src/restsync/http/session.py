@@ -154,7 +154,7 @@ class RetryingSession(Session):
         rate_limit: RateLimit | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
         secrets: Iterable[str] = (),
-        sleep: Sleep = time.sleep,
+        sleep: Sleep | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(timeout=timeout, raise_for_status=False)
@@ -167,7 +167,9 @@ class RetryingSession(Session):
         self.policies: dict[str, RetryPolicy] = dict(policies or {})
         self.default_policy = default_policy or RetryPolicy()
         self.rate_limit = rate_limit
-        self._sleep = sleep
+        self._wake = threading.Event()  # set by close(): every wait of this session ends
+        self._sleep = self._wait if sleep is None else sleep  # waits close() interrupts
+        self._dropped: set[str] = set()  # pages sent ahead, discarded while on the wire
         self._clock = clock
         self._budgets: dict[str, RateBudget] = {}
         self._environment: dict[tuple[str, str], dict[str, Any]] = {}
@@ -263,7 +265,9 @@ class RetryingSession(Session):
                     self.pool_size, thread_name_prefix="restsync-page"
                 )
             token = f"p{next(self._tokens)}"
-            future = self._prefetch_pool.submit(self._ahead, self._closes, prepared, settings)
+            future = self._prefetch_pool.submit(
+                self._ahead, self._closes, token, prepared, settings
+            )
             self._prefetched[token] = _Prefetch(future, prepared, settings)
         return token
 
@@ -294,24 +298,39 @@ class RetryingSession(Session):
         return futures[next(iter(done))]
 
     def discard(self, token: str) -> None:
-        """Forget a prefetch nobody will claim; cancel it if it has not started."""
+        """Forget a prefetch nobody will claim; cancel it if it has not started, else let its
+        request end without a retry (a page past the end must not cost a backoff or a pause)."""
         with self._lock:
             prefetch = self._prefetched.pop(token, None)
-        if prefetch is not None:
-            prefetch.future.cancel()
+            if prefetch is not None and not prefetch.future.cancel():
+                self._dropped.add(token)
 
-    def _ahead(self, closes: int, prepared: PreparedRequest, settings: dict[str, Any]) -> Response:
-        """A page sent ahead, in the page pool: it stops retrying once the session is closed."""
-        self._local.closes = closes
+    def _ahead(
+        self, closes: int, token: str, prepared: PreparedRequest, settings: dict[str, Any]
+    ) -> Response:
+        """A page sent ahead, in the page pool: it stops retrying once the session is closed
+        or the page is discarded."""
+        self._local.closes, self._local.token = closes, token
         try:
             return self.send(prepared, **settings)
         finally:
-            self._local.closes = None
+            self._local.closes = self._local.token = None
+            with self._lock:
+                self._dropped.discard(token)
 
     def _abandoned(self) -> bool:
-        """True in a page-pool thread whose page was sent before the session was closed."""
+        """True in a page-pool thread whose page was sent before the session was closed, or
+        was discarded since."""
         closes = getattr(self._local, "closes", None)
-        return closes is not None and closes != self._closes
+        if closes is None:
+            return False
+        return closes != self._closes or getattr(self._local, "token", None) in self._dropped
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, unless the session is closed meanwhile: then the wait ends at once and the
+        request with it (a Ctrl-C does not sit out a Retry-After, then send anyway)."""
+        if self._wake.wait(seconds):
+            raise _Abandoned("the session was closed while its requests waited")
 
     def close(self) -> None:
         """Close the connections and stop the page pool: pages not yet sent are dropped, and
@@ -321,6 +340,8 @@ class RetryingSession(Session):
             dropped = [prefetch.future for prefetch in self._prefetched.values()]
             self._prefetched.clear()
             self._closes += 1
+            wake, self._wake = self._wake, threading.Event()
+        wake.set()  # waits in progress end; later ones (the session reopens) wait as usual
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
             for future in dropped:  # taken off the queue unrun: tell whoever waits on them
@@ -385,8 +406,8 @@ class RetryingSession(Session):
                 # without raising hooks an error status comes back as a plain response
                 if not policy.should_retry_status(response.status_code):
                     pause = pause_from_headers(response.headers)
-                    if pause:
-                        budget.pause(pause)  # the API says none are left: hold the whole host
+                    if pause:  # the API says none are left: hold the whole host, within the cap
+                        budget.pause(min(pause, policy.max_delay))
                     response.__class__ = ParsedOnceResponse
                     response.__dict__["_restsync_secrets"] = self.secrets  # for its errors
                     if follow and response.is_redirect:
@@ -459,6 +480,8 @@ class RetryingSession(Session):
                 url=self._safe(request),
             ) from exc
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is None and status == TOO_MANY_REQUESTS:  # GitHub's way: when it resets
+            retry_after = pause_from_headers(response.headers)
         seconds = policy.delay(attempt, retry_after)
         self._log_retry(endpoint, request, f"HTTP {status}", attempt, seconds)
         # a rate limit concerns the host, not this request: every worker waits it out
