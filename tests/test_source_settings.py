@@ -15,7 +15,7 @@ from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.errors import ConfigError
 from restsync.http.budget import RateLimit
 from restsync.source import DEFAULT_CONCURRENCY, SourceOptions, build_source
-from restsync.sync import SyncOptions, rate_budget, sync, sync_connector
+from restsync.sync import SyncOptions, connector_source, rate_budget, sync, sync_connector
 from tests.connectors.support import sync_emulated
 
 SCALE = 30  # commerce: 1,110 customers, 12 pages of 100
@@ -133,7 +133,8 @@ def test_a_config_file_reads_the_settings_under_its_source_name(
     with run_emulator("commerce", EmulatorOptions(scale=SCALE, faults=LATENCY)) as emu:
         values = {"base_url": emu.base_url, **emu.credentials, **emu.settings}
         path = tmp_path / "shop.json"
-        path.write_text(json.dumps(get_connector("commerce").config(values)))
+        config = get_connector("commerce").config(values)  # as a user's file: no functions
+        path.write_text(json.dumps(config, default=lambda function: None))
         monkeypatch.setenv("SOURCES__SHOP__CONCURRENCY", "1")
         destination = dlt.destinations.duckdb(str(tmp_path / "s.duckdb"))
         options = SyncOptions(destination=destination, resources=("customers",))
@@ -167,3 +168,32 @@ def test_dlts_request_timeout_setting_bounds_a_request_that_never_answers(
     finally:
         silent.close()
     assert time.monotonic() - started < 20  # dlt's default (60 s) would still be waiting
+
+
+@pytest.mark.parametrize(
+    ("connector", "selected", "missing"),
+    [
+        ("hosting", ("deployments",), "deployment_events"),  # an incremental parent alone
+        ("hosting", ("deployment_events",), "deployments"),  # its child alone: it runs too
+        ("bi_workspace", ("reports", "report_runs"), "query_runs"),  # per-parent history
+    ],
+)
+def test_a_selection_that_would_lose_children_for_good_is_refused(
+    connector: str, selected: tuple[str, ...], missing: str
+) -> None:
+    values = {"base_url": "http://127.0.0.1:1", "access_token": "t", "api_token": "t"}
+    values |= {"api_secret": "s", "workspace": "w"}
+    source, _ = connector_source(connector, values)
+    with pytest.raises(ConfigError, match=missing) as caught:
+        sync(source, SyncOptions(resources=selected))
+    assert "--resources" in str(caught.value)
+
+
+def test_a_selection_of_whole_families_or_stateless_parents_runs() -> None:
+    from restsync.sync import check_selection
+
+    hosting, _ = connector_source("hosting", {"base_url": "http://x", "access_token": "t"})
+    check_selection(hosting, ("deployments", "deployment_events", "projects"))
+    flags_values = {"base_url": "http://x", "username": "u", "password": "p"}
+    flags, _ = connector_source("feature_flags", flags_values)
+    check_selection(flags, ("products",))  # no state: its children are read in full next time

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from dlt.destinations import duckdb
 from dlt.sources.helpers.rest_client.client import RESTClient
 from typer.testing import CliRunner
 
@@ -18,7 +19,7 @@ from restsync.emulators import EmulatorOptions, Faults, run_emulator
 from restsync.errors import ConfigError
 from restsync.http.session import RetryingSession
 from restsync.http.slices import TimeCursorPaginator, TimeSlices, time_cursor
-from tests.connectors.support import sync_emulated
+from restsync.sync import SyncOptions, connector_source, sync
 from tests.scripted_server import Reply, scripted_server
 from tests.truth import diff, table_rows, truth_rows
 
@@ -30,9 +31,12 @@ def sync_deployments(tmp_path: Path, concurrency: int) -> tuple[int, int, int, i
     """Rows extracted (before merge), records served, requests, the most requests at once."""
     with run_emulator(API, EmulatorOptions(scale=SCALE, faults=Faults(latency_ms=10))) as emu:
         database = tmp_path / "h.duckdb"
-        result = sync_emulated(
-            API, emu, database, resources=("deployments",), concurrency=concurrency
-        )
+        overrides = {"base_url": emu.base_url, **emu.credentials}
+        options = SyncOptions(destination=duckdb(str(database)), concurrency=concurrency)
+        source, _ = connector_source(API, overrides, options.source_options(API))
+        # deployments alone, through dlt's own selection: `resources=` would refuse to move
+        # their cursor without their events (check_selection)
+        result = sync(source.with_resources("deployments"), options)
         loaded = table_rows(str(database), API, "deployments")
         truth = truth_rows(emu, "deployments")
         assert loaded == truth, diff(loaded, truth)

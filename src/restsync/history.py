@@ -21,7 +21,7 @@ import dlt
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-__all__ = ["History", "HistorySpec"]
+__all__ = ["History", "HistorySpec", "StopAtKnown"]
 
 STATE_KEY = "parents"
 
@@ -49,7 +49,7 @@ class History:
 
     def paginator(self, inner: BasePaginator) -> BasePaginator:
         """`inner`, stopping after the first page that reaches rows already loaded."""
-        return _StopAtKnown(inner, self)
+        return StopAtKnown(inner, self)
 
     def keep(self, record: dict[str, Any]) -> bool:
         """A filter step: rows that are new since last time, or were still open then."""
@@ -107,7 +107,7 @@ class History:
         return state
 
 
-class _StopAtKnown(BasePaginator):
+class StopAtKnown(BasePaginator):
     """Delegates to the API's paginator; ends the parent's paging at rows already loaded."""
 
     def __init__(self, inner: BasePaginator, history: History) -> None:
@@ -136,9 +136,9 @@ class _StopAtKnown(BasePaginator):
         """The API's next request."""
         self.inner.update_request(request)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> _StopAtKnown:
+    def __deepcopy__(self, memo: dict[int, Any]) -> StopAtKnown:
         # dlt copies the paginator for every parent: copy the paging, share the history
-        return _StopAtKnown(copy.deepcopy(self.inner, memo), self.history)
+        return StopAtKnown(copy.deepcopy(self.inner, memo), self.history)
 
     def __str__(self) -> str:
         return f"{self.inner} (stops at rows already loaded)"

@@ -7,7 +7,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -19,13 +19,15 @@ from dlt.common.configuration.exceptions import (
 )
 from dlt.common.exceptions import DltException
 from dlt.common.schema.exceptions import UnboundColumnException
-from dlt.extract import DltSource
+from dlt.extract import DltResource, DltSource
 from requests.exceptions import HTTPError
 
 from restsync.errors import ApiError, ConfigError, CredentialsError, RestsyncError, SyncError
 from restsync.heap import frozen_heap
+from restsync.history import StopAtKnown
 from restsync.http.budget import RateLimit
 from restsync.http.redact import redact
+from restsync.http.window import wrapped
 from restsync.source import (
     DEFAULT_CONCURRENCY,
     SourceOptions,
@@ -189,6 +191,7 @@ def sync(
             raise ConfigError(
                 f"unknown resource(s) {unknown}; this source has {sorted(source.resources)}"
             )
+        check_selection(source, options.resources)
         source = source.with_resources(*options.resources)
     pipeline_name = options.pipeline_name or f"restsync_{source.name}"
     try:
@@ -237,6 +240,46 @@ def sync(
         loaded_rows={t: n for t, n in loaded.items() if not t.startswith("_dlt")},
         table_rows=table_row_counts(pipeline),
         seconds=seconds,
+    )
+
+
+def check_selection(source: DltSource, selected: Collection[str]) -> None:
+    """A resource that keeps state (an incremental cursor, or restsync's per-parent history)
+    moves it on whenever it runs, selected or as a selected child's parent: run without all
+    of its children, the records it passes are filtered out next time, so the children left
+    out would never be read for them. Such a selection is an error, not a silent loss."""
+    resources = source.resources
+    children: dict[str, list[str]] = {name: [] for name in resources}
+    for name, resource in resources.items():
+        parent = resource._pipe.parent  # dlt's pipe: the transformer's parent, if any
+        if parent is not None and parent.name in children:
+            children[parent.name].append(name)
+    chosen = set(selected)
+    for name, resource in resources.items():
+        if not _keeps_state(resource):
+            continue
+        family, stack = {name}, list(children[name])
+        while stack:
+            child = stack.pop()
+            family.add(child)
+            stack.extend(children[child])
+        running = chosen & family
+        if running and not family <= chosen:
+            missing = sorted(family - chosen)
+            whole = ",".join(sorted(chosen | family))
+            raise ConfigError(
+                f"--resources {','.join(sorted(chosen))} runs '{name}', whose incremental state"
+                f" moves on with every run: {missing} would never be read for the records it"
+                f" passes. Select them too (--resources {whole}), or leave --resources out"
+            )
+
+
+def _keeps_state(resource: DltResource) -> bool:
+    """An incremental cursor (dlt's), or a per-parent history (restsync's)."""
+    args = resource.explicit_args if resource.args_bound else {}
+    return (
+        args.get("incremental_object") is not None
+        or wrapped(args.get("paginator"), StopAtKnown) is not None
     )
 
 
