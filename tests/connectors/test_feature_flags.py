@@ -168,3 +168,22 @@ def test_loads_into_postgres(emulator: Emulator, postgres_url: str) -> None:
             " FROM feature_flags.organization_members"
         )
         assert cur.fetchone() == (len(emulator.truth("organization_members")),)
+
+
+def test_an_environment_without_its_id_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with run_emulator(CONNECTOR) as emu:  # its own: the store is edited
+        keyless = emu.truth("environments")[0].record
+        emu.store.update(
+            "environments", {"environmentId": keyless["environmentId"]}, {"environmentId": None}
+        )
+        result = run(emu, tmp_path)  # the spec allows it: not a failed sync
+        assert result.table_rows["environments"] == len(emu.truth("environments")) - 1
+        ids = query(
+            str(tmp_path / "ff.duckdb"), "SELECT environment_id FROM feature_flags.environments"
+        )
+        assert None not in {row[0] for row in ids}
+    assert "no environmentId" in caplog.text and keyless["product"]["productId"] in caplog.text
+    for resource in ("organizations", "products", "tags"):  # the rest loaded as ever
+        assert result.table_rows[resource] == len(emu.truth(resource))

@@ -3,15 +3,19 @@
 Read it beside `../shared/seeds/000_*.txt`: the same resources and paths, with what the seed left
 out made explicit. Keys are the ones the seed's resource sections name (not `resource_defaults`'
 `id`); members are keyed by organization too, because a user can belong to two; children name
-their parent with `resolve` params. No endpoint pages: each list comes whole.
+their parent with `resolve` params. No endpoint pages: each list comes whole. An environment
+without `environmentId` (the spec allows one) is skipped with a warning: it cannot be merged.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from restsync.connectors.base import Connector, basic_client, from_parent
+
+log = logging.getLogger("restsync.connectors.feature_flags")
 
 RETRY = {"retry_on_status_codes": [429, 500, 502, 503, 504], "max_retries": 3, "backoff_factor": 2}
 OBJECT = {"data_type": "json"}  # the seed types these fields as `object`: kept whole
@@ -82,6 +86,7 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
                     "path": "/products/{productId}/environments",
                     "params": {"productId": from_parent("products", "productId")},
                 },
+                "processing_steps": [{"filter": _keyed_environment}],
                 "columns": {
                     **_text("environmentId"),
                     **_text("name", "description", "color", nullable=True),
@@ -92,6 +97,16 @@ def build(values: Mapping[str, str]) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _keyed_environment(record: dict[str, Any]) -> bool:
+    """The spec lets `environmentId` be null, but it is the merge key: such an environment is
+    skipped, with a warning, rather than failing the whole sync."""
+    if record.get("environmentId") is not None:
+        return True
+    product = (record.get("product") or {}).get("productId")
+    log.warning("environments: skipped one of product %s with no environmentId (the key)", product)
+    return False
 
 
 def _member_of_organization(record: dict[str, Any]) -> dict[str, Any]:
