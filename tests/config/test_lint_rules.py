@@ -310,6 +310,65 @@ CASES = [
         "client.auth.token",
         "`token` is read from dlt.config",
     ),
+    Case(
+        "literal token in a header",
+        config(client={"base_url": BASE_URL, "headers": {"Authorization": "Bearer sk-1"}}),
+        "RS701",
+        "client.headers.Authorization",
+        "`Authorization` is written into the config",
+    ),
+    Case(
+        "literal key in a query parameter",
+        config(resource("c", "/c", endpoint={"params": {"api_key": "k-1"}})),
+        "RS701",
+        "resources[0].endpoint.params.api_key",
+        "`api_key` is written into the config",
+    ),
+    Case(
+        "password in the base URL",
+        config(client={"base_url": "https://bob:pw@api.example.com/v1"}),
+        "RS701",
+        "client.base_url",
+        "the password in `base_url`",
+    ),
+    Case(
+        "lower-case method",
+        config(resource("c", "/c", endpoint={"method": "get"})),
+        "RS103",
+        "resources[0].endpoint.method",
+        "`get` is not a valid method",
+    ),
+    Case(
+        "a data selector that is not a JSONPath",
+        config(resource("c", "/c", endpoint={"data_selector": "data[?"})),
+        "RS103",
+        "resources[0].endpoint.data_selector",
+        "is not a JSONPath",
+    ),
+    Case(
+        "a total path that is not a JSONPath",
+        paged({"type": "offset", "limit": 10, "total_path": "meta..["}),
+        "RS103",
+        "resources[0].endpoint.paginator.total_path",
+        "is not a JSONPath",
+    ),
+    Case(
+        "a resolve field that is not a JSONPath",
+        config(
+            resource("p", "/p"),
+            resource("c", "/p/{id}/c", endpoint={"params": {"id": resolve("p", "id[[")}}),
+        ),
+        "RS103",
+        "resources[1].endpoint.params.id.field",
+        "is not a JSONPath",
+    ),
+    Case(
+        "page_size beside total_path",
+        paged({"type": "page_number", "page_size": 10, "total_path": "total"}),
+        "RS103",
+        "resources[0].endpoint.paginator.page_size",
+        "it takes no `page_size`",
+    ),
 ]
 
 
@@ -363,6 +422,18 @@ def test_total_path_or_a_paginator_in_defaults_silences_paging_warnings() -> Non
 def test_columns_that_only_hint_types_say_nothing_about_the_key() -> None:
     hints = {"created_at": {"data_type": "timestamp"}, "view": {"data_type": "json"}}
     assert lint(config(resource("a", "/a", columns=hints))) == []
+
+
+def test_scd2_needs_no_primary_key() -> None:
+    scd2 = {"disposition": "merge", "strategy": "scd2"}
+    keyless = without(
+        config(resource("c", "/c", write_disposition=scd2)), "resources", 0, "primary_key"
+    )
+    assert not [f for f in lint(keyless) if f.rule == "RS501"]
+    merged = without(
+        config(resource("c", "/c", write_disposition="merge")), "resources", 0, "primary_key"
+    )
+    assert [f.rule for f in lint(merged) if f.rule == "RS501"] == ["RS501"]
 
 
 def test_a_resource_level_key_is_fine_beside_a_default_one() -> None:

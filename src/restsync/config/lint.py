@@ -29,6 +29,7 @@ from typing import Any
 from restsync.config.lint_checks import (
     check_data_selectors,
     check_keys,
+    check_literal_secrets,
     check_paginators,
     check_urls,
 )
@@ -63,6 +64,7 @@ CHECKS: tuple[Check, ...] = (
     check_data_selectors,
     check_keys,
     check_urls,
+    check_literal_secrets,
 )
 PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

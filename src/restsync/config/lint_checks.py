@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, get_args
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.helpers.rest_client.utils import join_url
@@ -19,14 +19,22 @@ from restsync.config.lint_keys import (
     ROW_NO_TOTAL,
     ROW_SINCE_PARAM,
     ROW_START_FROM_PAGE,
+    SECRET_NAMES,
     dialect_note,
+    jsonpath_findings,
     unknown_keys,
 )
 from restsync.config.lint_rules import Finding, finding
 from restsync.config.lint_view import ConfigView, key_names
 from restsync.config.loader import join_path
 
-__all__ = ["check_data_selectors", "check_keys", "check_paginators", "check_urls"]
+__all__ = [
+    "check_data_selectors",
+    "check_keys",
+    "check_literal_secrets",
+    "check_paginators",
+    "check_urls",
+]
 
 PAGINATOR_TYPES = frozenset(get_args(dlt_typing.PaginatorType))
 _TYPE_ONLY = typed_keys(dlt_typing.PaginatorTypeConfig)
@@ -136,6 +144,16 @@ def _paginator(paginator: Mapping[str, Any], at: str) -> Iterator[Finding]:
         return
     allowed = PAGINATOR_KEYS[kind] | DIALECT_PAGINATOR_KEYS.get(kind, frozenset())
     yield from unknown_keys(paginator, allowed, at)
+    for key in dialect.PATH_KEYS:
+        yield from jsonpath_findings(paginator.get(key), join_path(at, key))
+    if kind == "page_number" and "page_size" in paginator and TOTAL_PATH in paginator:
+        yield finding(
+            "RS103",
+            join_path(at, "page_size"),
+            "`page_size` tells restsync's page-number paginator when a page is short; with"
+            " `total_path` dlt's own paginator runs, and it takes no `page_size` (dlt refuses it).",
+            "drop `page_size` (send the page size in endpoint.params), or drop `total_path`.",
+        )
     if kind == "cursor" and "limit" in paginator:
         yield finding(
             "RS102",
@@ -194,7 +212,7 @@ def check_keys(view: ConfigView) -> Iterator[Finding]:
         at = join_path(resource.at, "primary_key")
         if not own and key:
             inheriting.append(resource.name)
-        if view.is_merge(resource) and not key and not resource.raw.get("merge_key"):
+        if view.needs_key(resource) and not key and not resource.raw.get("merge_key"):
             yield finding(
                 "RS501",
                 at,
@@ -281,3 +299,43 @@ def _versions(url: str) -> list[str]:
     except ValueError:  # e.g. an unbalanced `[` in the host
         return []
     return [s for s in path.split("/") if VERSION_SEGMENT.match(s)]
+
+
+def check_literal_secrets(view: ConfigView) -> Iterator[Finding]:
+    """A credential written as text into a header, a query parameter or the base URL (auth
+    fields are checked with auth)."""
+    places = [("client.headers", view.client.get("headers"))]
+    places.append(("resource_defaults.endpoint.params", view.default_endpoint.get("params")))
+    places.append(("resource_defaults.params", view.defaults.get("params")))
+    for resource in view.resources:
+        for key in ("headers", "params"):
+            places.append((join_path(resource.endpoint_at, key), resource.endpoint.get(key)))
+    for at, values in places:
+        if not isinstance(values, Mapping):
+            continue
+        for name, value in values.items():
+            if isinstance(value, str) and value and _names_a_secret(str(name)):
+                yield _literal_secret(join_path(at, name), f"`{name}`", str(name))
+    base = view.client.get("base_url")
+    if isinstance(base, str):
+        parts = urlparse(base)
+        if parts.password:
+            yield _literal_secret("client.base_url", "the password in `base_url`", "password")
+        for name, _ in parse_qsl(parts.query):
+            if _names_a_secret(name):
+                yield _literal_secret("client.base_url", f"`{name}` in `base_url`", name)
+
+
+def _names_a_secret(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_NAMES)
+
+
+def _literal_secret(at: str, what: str, name: str) -> Finding:
+    return finding(
+        "RS701",
+        at,
+        f"{what} is written into the config; whoever reads the file has the credential.",
+        f'write `dlt.secrets["{name.lower().replace("-", "_")}"]` there and set it in'
+        " .dlt/secrets.toml or the environment.",
+    )

@@ -54,6 +54,9 @@ AUTH_REQUIRED: dict[str, tuple[str, ...]] = {
     "oauth2_client_credentials": ("access_token_url", "client_id", "client_secret"),
 }
 SECRET_FIELDS = frozenset({"password", "token", "api_key", "client_secret", "access_token"})
+# header and query parameter names that carry a credential (lower case; a substring matches)
+SECRET_NAMES = ("authorization", "token", "secret", "password", "api_key", "apikey", "api-key")
+HTTP_METHODS = ("GET", "POST")  # dlt's rest_api
 RESOLVE_KEYS = typed_keys(dlt_typing.ResolveParamConfig)
 INCREMENTAL_PARAM_KEYS = typed_keys(dlt_typing.IncrementalParamConfig)
 INCREMENTAL_KEYS = typed_keys(dlt_typing.IncrementalConfig)
@@ -232,6 +235,9 @@ def _endpoint(endpoint: Any, at: str) -> Iterator[Finding]:
     for key in ("path", "method"):
         if key in endpoint and not isinstance(endpoint[key], str):
             yield _wrong_type(join_path(at, key), "a string", endpoint[key])
+    method = endpoint.get("method")
+    if isinstance(method, str) and method not in HTTP_METHODS:
+        yield _choice(join_path(at, "method"), method, HTTP_METHODS, "method (dlt: upper case)")
     for key in ("params", "headers", "json"):
         if endpoint.get(key) is not None and not isinstance(endpoint[key], Mapping):
             yield _wrong_type(join_path(at, key), "a mapping", endpoint[key])
@@ -259,6 +265,7 @@ def _params(params: Mapping[str, Any], at: str) -> Iterator[Finding]:
                     yield _missing(where, key, "in a `resolve` param")
                 elif not isinstance(value[key], str):
                     yield _wrong_type(join_path(where, key), "a string", value[key])
+            yield from jsonpath_findings(value.get("field"), join_path(where, "field"))
         elif kind == "incremental":
             yield from unknown_keys(value, INCREMENTAL_PARAM_KEYS, where)
         else:
@@ -318,6 +325,15 @@ def _data_selector(selector: Any, at: str) -> Iterator[Finding]:
         )
     elif not isinstance(selector, str):
         yield _wrong_type(at, "a JSONPath string", selector)
+    else:
+        yield from jsonpath_findings(selector, at)
+
+
+def jsonpath_findings(value: Any, at: str) -> Iterator[Finding]:
+    """A JSONPath dlt cannot read (translation refuses it with the same words)."""
+    problem = dialect.jsonpath_problem(value)
+    if problem is not None:
+        yield finding("RS103", at, f"{problem}.", "fix the JSONPath.")
 
 
 def _auth(auth: Any, at: str) -> Iterator[Finding]:

@@ -96,6 +96,14 @@ class ConfigView:
         """The resource's effective primary key columns."""
         return key_names(self.resource_value(resource, PRIMARY_KEY))
 
+    def needs_key(self, resource: ResourceView) -> bool:
+        """Merged by key: `merge` with dlt's default (delete-insert) or upsert strategy; scd2
+        versions rows by their content and needs none."""
+        disposition = self.resource_value(resource, WRITE_DISPOSITION)
+        if isinstance(disposition, Mapping) and disposition.get("strategy") == "scd2":
+            return False
+        return self.is_merge(resource)
+
     def is_merge(self, resource: ResourceView) -> bool:
         """Whether the resource is loaded with the `merge` write disposition."""
         disposition = self.resource_value(resource, WRITE_DISPOSITION)
