@@ -277,8 +277,8 @@ def serve(
         lines += [f"  {name}: {value}" for name, value in emulator.credentials.items()]
         lines += [f"  setting {name}: {value}" for name, value in emulator.settings.items()]
         lines.append("Press Ctrl-C to stop.")
-        print("\n".join(lines), file=stream, flush=True)
-        try:
+        try:  # from the first line out: whoever reads it may press Ctrl-C at once
+            print("\n".join(lines), file=stream, flush=True)
             while emulator.running:
                 time.sleep(SERVE_POLL_S)
         except KeyboardInterrupt:
