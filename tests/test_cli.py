@@ -96,3 +96,23 @@ def _wait_for_url(process: subprocess.Popen[str]) -> str:
         if process.poll() is not None:
             break
     raise AssertionError("the emulator printed no URL")
+
+
+def test_masked_logging_never_raises_into_the_caller() -> None:
+    import io
+    import logging
+
+    from restsync import cli
+
+    cli._setup_logging(False)
+    written = io.StringIO()
+    logger = logging.getLogger("restsync.test.masked")
+    logger.propagate = False  # pytest's own handler raises on a bad call; a user's does not
+    logger.addHandler(logging.StreamHandler(written))
+    cli._MaskingRecords.secrets = ("hunter22",)
+    try:
+        logger.error("value %d", "not a number")  # a bad call: logging's own error, not ours
+        logger.error("password is %s", "hunter22")
+    finally:
+        cli._MaskingRecords.secrets = ()
+    assert "password is ***" in written.getvalue() and "hunter22" not in written.getvalue()

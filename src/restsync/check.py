@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlt.common import jsonpath
+from dlt.common.exceptions import DltException
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.rest_api.config_setup import create_auth, create_paginator
 from requests import HTTPError, RequestException
@@ -128,7 +129,15 @@ def _probe(
     except CredentialsError as exc:
         probe.url, probe.status = exc.url or "", f"credentials rejected ({exc.status})"
         return probe
-    except (ApiError, HTTPError, RequestException, ConfigError, ValueError) as exc:
+    except (
+        ApiError,
+        HTTPError,
+        RequestException,
+        ConfigError,
+        DltException,
+        ValueError,
+        TypeError,
+    ) as exc:
         probe.status = redact(f"failed: {exc}", secrets)
         return probe
     if page is None:

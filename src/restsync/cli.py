@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import dlt
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -68,8 +69,10 @@ def _interrupted() -> typer.Exit:
 def _setup_logging(debug: bool) -> None:
     level = logging.DEBUG if debug else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if not debug:  # dlt's own job tracebacks; the error message says what failed and why
-        os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
+    if not debug and dlt.config.get("runtime.log_level") is None:
+        # dlt's own job tracebacks (the error message says what failed and why), unless the
+        # user set dlt's level (env or .dlt/config.toml)
+        os.environ["RUNTIME__LOG_LEVEL"] = "CRITICAL"
     factory = logging.getLogRecordFactory()
     if not isinstance(factory, _MaskingRecords):
         logging.setLogRecordFactory(_MaskingRecords(factory))
@@ -86,13 +89,16 @@ class _MaskingRecords:
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self.make(*args, **kwargs)
-        text = record.getMessage()
-        safe = redact(text, _MaskingRecords.secrets)
-        if safe != text:
-            record.msg, record.args = safe, None
-        if record.exc_info:
-            trace = "".join(traceback.format_exception(*record.exc_info))
-            record.exc_text = redact(trace, _MaskingRecords.secrets).rstrip("\n")
+        try:
+            text = record.getMessage()
+            safe = redact(text, _MaskingRecords.secrets)
+            if safe != text:
+                record.msg, record.args = safe, None
+            if record.exc_info:
+                trace = "".join(traceback.format_exception(*record.exc_info))
+                record.exc_text = redact(trace, _MaskingRecords.secrets).rstrip("\n")
+        except Exception:  # a malformed call: logging reports it when it formats, as ever
+            pass
         return record
 
 
@@ -207,7 +213,10 @@ def lint(
     else:
         render_findings(out, findings, str(written or target) if is_file(target) else "")
     if written is not None:
-        err.print(f"wrote {written} with the certain fixes; the findings above are left to you")
+        err.print(
+            f"wrote {escape(str(written))} with the certain fixes; the findings above are left"
+            " to you"
+        )
     if any(f.severity == Severity.ERROR for f in findings):
         raise typer.Exit(EXIT_FAILED)
 

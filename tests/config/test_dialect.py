@@ -244,3 +244,16 @@ def test_a_wrong_shape_is_a_config_error_at_its_key(cfg: dict[str, Any], key: st
     with pytest.raises(ConfigError, match="must be a") as caught:
         translate(cfg)
     assert caught.value.key == key
+
+
+def test_an_empty_total_path_is_dlts_none_and_userinfo_fills_an_empty_auth() -> None:
+    paginator = {"type": "offset", "limit": 10, "total_path": ""}
+    endpoint = only_endpoint(
+        config({"name": "a", "endpoint": {"path": "/a", "paginator": paginator}})
+    )
+    assert endpoint["paginator"]["total_path"] == ""  # passed on: dlt reads it as no total
+    cfg = config({"name": "a", "endpoint": {"path": "/a"}})
+    cfg["client"] = {"base_url": "http://bob:p%40ss@127.0.0.1:1/v1", "auth": None}
+    client = translate(cfg).config["client"]
+    assert client["base_url"] == "http://127.0.0.1:1/v1"
+    assert client["auth"] == {"type": "http_basic", "username": "bob", "password": "p@ss"}

@@ -459,3 +459,12 @@ def test_findings_sort_by_path_with_numeric_indexes_then_rule() -> None:
         "resources[2].b",
         "resources[10].a",
     ]
+
+
+def test_names_that_only_mention_a_token_are_not_credentials() -> None:
+    cfg = config(
+        resource("r", "/r", endpoint={"params": {"page_token": "start", "token_type": "access"}}),
+        resource("s", "/s/{report_token}", endpoint={"params": {"report_token": "r_1"}}),
+        client={"base_url": BASE_URL, "headers": {"X-Token-Type": "bearer"}},
+    )
+    assert not [f for f in lint(cfg) if f.rule == "RS701"]

@@ -288,3 +288,21 @@ def test_a_file_that_is_not_utf8_or_nests_forever_is_a_syntax_error(tmp_path: Pa
     assert caught.value.line == 3
     with pytest.raises(ConfigSyntaxError, match="alias contains itself"):
         load_config(write(tmp_path, "r.yaml", "a: &a [*a]\n"))
+
+
+def test_the_config_a_call_reads_is_the_last_assigned_before_it_in_its_scope(
+    tmp_path: Path,
+) -> None:
+    reassigned = (
+        'config = {"client": {"base_url": "http://staging"}, "resources": ["staging_only"]}\n'
+        'config = {"client": {"base_url": "http://x"}, "resources": ["a"]}\n'
+        "source = rest_api_source(config)\n"
+    )
+    shadowed = (
+        'config = {"client": {"base_url": "http://module"}, "resources": ["module"]}\n\n'
+        "def api():\n"
+        '    config = {"client": {"base_url": "http://x"}, "resources": ["a"]}\n'
+        "    return rest_api_source(config)\n"
+    )
+    for text in (reassigned, shadowed):
+        assert load_config(write(tmp_path, "api.py", text)).config["resources"] == ["a"]

@@ -157,8 +157,9 @@ def _mapping(value: Any, key: str, resource: str | None = None) -> Mapping[str, 
 
 
 def jsonpath_problem(value: Any) -> str | None:
-    """Why `value` is not a JSONPath dlt can read, or None (non-strings are dlt's to judge)."""
-    if not isinstance(value, str):
+    """Why `value` is not a JSONPath dlt can read, or None (non-strings are dlt's to judge; an
+    empty path is dlt's "none", e.g. `total_path: ''`)."""
+    if not isinstance(value, str) or not value:
         return None
     try:
         jsonpath.compile_path(value)
@@ -207,7 +208,7 @@ def _userinfo_to_auth(client: dict[str, Any], notes: list[str]) -> None:
     if "@" not in parts.netloc:
         return
     client["base_url"] = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-    if "auth" not in client:  # an explicit auth wins over the URL's, as in requests
+    if not client.get("auth"):  # an explicit auth wins over the URL's, as in requests
         username, password = unquote(parts.username or ""), unquote(parts.password or "")
         client["auth"] = {"type": "http_basic", "username": username, "password": password}
     notes.append("client.base_url: its user:password is sent as http_basic auth")

@@ -19,6 +19,7 @@ from restsync.config.lint_keys import (
     ROW_NO_TOTAL,
     ROW_SINCE_PARAM,
     ROW_START_FROM_PAGE,
+    SECRET_ENDINGS,
     SECRET_NAMES,
     dialect_note,
     jsonpath_findings,
@@ -307,13 +308,17 @@ def check_literal_secrets(view: ConfigView) -> Iterator[Finding]:
     places = [("client.headers", view.client.get("headers"))]
     places.append(("resource_defaults.endpoint.params", view.default_endpoint.get("params")))
     places.append(("resource_defaults.params", view.defaults.get("params")))
+    in_paths: set[str] = set()  # params that fill a path placeholder: ids, not credentials
     for resource in view.resources:
+        in_paths.update(dialect.placeholders(resource.url_path or ""))
         for key in ("headers", "params"):
             places.append((join_path(resource.endpoint_at, key), resource.endpoint.get(key)))
     for at, values in places:
         if not isinstance(values, Mapping):
             continue
         for name, value in values.items():
+            if name in in_paths and at.endswith("params"):
+                continue
             if isinstance(value, str) and value and _names_a_secret(str(name)):
                 yield _literal_secret(join_path(at, name), f"`{name}`", str(name))
     base = view.client.get("base_url")
@@ -327,8 +332,9 @@ def check_literal_secrets(view: ConfigView) -> Iterator[Finding]:
 
 
 def _names_a_secret(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in SECRET_NAMES)
+    """`Authorization`, `X-API-Key`, `access_token`, `client_secret`; not `page_token`."""
+    normal = name.lower().replace("-", "_")
+    return normal in SECRET_NAMES or normal.endswith(SECRET_ENDINGS)
 
 
 def _literal_secret(at: str, what: str, name: str) -> Finding:

@@ -54,8 +54,10 @@ AUTH_REQUIRED: dict[str, tuple[str, ...]] = {
     "oauth2_client_credentials": ("access_token_url", "client_id", "client_secret"),
 }
 SECRET_FIELDS = frozenset({"password", "token", "api_key", "client_secret", "access_token"})
-# header and query parameter names that carry a credential (lower case; a substring matches)
-SECRET_NAMES = ("authorization", "token", "secret", "password", "api_key", "apikey", "api-key")
+# header and query parameter names that carry a credential (lower case, `-` as `_`): whole
+# names, or names ending so (`x_api_key`, `client_secret`); not `token_type` or `page_token`
+SECRET_NAMES = frozenset({"authorization", "token", "secret", "password", "apikey", "key"})
+SECRET_ENDINGS = ("api_key", "access_token", "auth_token", "api_token", "_secret", "_password")
 HTTP_METHODS = ("GET", "POST")  # dlt's rest_api
 RESOLVE_KEYS = typed_keys(dlt_typing.ResolveParamConfig)
 INCREMENTAL_PARAM_KEYS = typed_keys(dlt_typing.IncrementalParamConfig)

@@ -303,17 +303,7 @@ def _callee(func: ast.expr) -> str | None:
 
 def _config_node(tree: ast.Module, path: Path | None, offset: int) -> tuple[ast.expr, str | None]:
     """The config expression: `rest_api_source`'s argument, else a top-level dict literal."""
-    assigned: dict[str, ast.Dict] = {}  # `config = {...}`, `config: RESTAPIConfig = {...}`
-    for stmt in ast.walk(tree):  # in a function too (`@dlt.source` yielding its resources)
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Dict):
-            targets = stmt.targets
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.value, ast.Dict):
-            targets = [stmt.target]
-        else:
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name):
-                assigned.setdefault(target.id, stmt.value)
+    assigned = _dict_assignments(tree)
     calls = sorted(
         (n for n in ast.walk(tree) if isinstance(n, ast.Call) and _callee(n.func) in CALL_NAMES),
         key=lambda n: (n.lineno, n.col_offset),
@@ -322,8 +312,8 @@ def _config_node(tree: ast.Module, path: Path | None, offset: int) -> tuple[ast.
         call = calls[0]
         keywords = {k.arg: k.value for k in call.keywords if k.arg}
         arg = call.args[0] if call.args else keywords.get(CONFIG_KWARG)
-        if isinstance(arg, ast.Name) and arg.id in assigned:
-            arg = assigned[arg.id]
+        if isinstance(arg, ast.Name):
+            arg = _value_at(assigned, arg.id, call) or arg
         if arg is None:
             raise ConfigSyntaxError(
                 f"{_callee(call.func)}() has no config argument",
@@ -335,7 +325,8 @@ def _config_node(tree: ast.Module, path: Path | None, offset: int) -> tuple[ast.
         if isinstance(name_node, ast.Constant) and isinstance(name_node.value, str):
             name = name_node.value
         return arg, name
-    dicts = list(assigned.values())
+    dicts = [value for _, scope, _, value in assigned if scope is tree]
+    dicts += [value for _, scope, _, value in assigned if scope is not tree]
     for node in dicts:
         if {k.value for k in node.keys if isinstance(k, ast.Constant)} & CONFIG_KEYS:
             return node, None
@@ -344,6 +335,48 @@ def _config_node(tree: ast.Module, path: Path | None, offset: int) -> tuple[ast.
     raise ConfigSyntaxError(
         f"no {CALL_NAME}({{...}}) call and no top-level dict literal", line=None, path=path
     )
+
+
+Assignment = tuple[str, ast.AST, int, ast.Dict]  # name, scope (module or function), line, dict
+
+
+def _dict_assignments(tree: ast.Module) -> list[Assignment]:
+    """Every `name = {...}` and `name: T = {...}`, in the module or in a function (a
+    `@dlt.source` yielding its resources), with the scope it is in, in source order."""
+    found: list[Assignment] = []
+
+    def visit(node: ast.AST, scope: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Assign | ast.AnnAssign) and isinstance(child.value, ast.Dict):
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        found.append((target.id, scope, child.lineno, child.value))
+            inner = child if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else scope
+            visit(child, inner)
+
+    visit(tree, tree)
+    return sorted(found, key=lambda a: a[2])
+
+
+def _value_at(assigned: list[Assignment], name: str, call: ast.Call) -> ast.Dict | None:
+    """The dict `name` holds where `call` reads it, as Python would: its last assignment before
+    the call in the call's function, else in the module."""
+    scopes = [scope for scope in {id(a[1]): a[1] for a in assigned}.values()]
+    own = next(
+        (
+            s
+            for s in scopes
+            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+            and s.lineno <= call.lineno <= (s.end_lineno or s.lineno)
+        ),
+        None,
+    )
+    for scope in (own, *(s for s in scopes if isinstance(s, ast.Module))):
+        before = [a for a in assigned if a[0] == name and a[1] is scope and a[2] <= call.lineno]
+        if before:
+            return before[-1][3]
+    return None
 
 
 class _LiteralReader:
