@@ -226,3 +226,22 @@ def test_check_sends_an_endpoints_own_auth(emu: Emulator, env: dict[str, str]) -
     )
     probes = check(config)
     assert [p.status for p in probes] == ["200 OK", "200 OK"], probes
+
+
+def test_check_reports_an_endpoint_auth_dlt_cannot_build_as_a_failed_row(emu: Emulator) -> None:
+    config = {
+        "client": {"base_url": emu.base_url},
+        "resources": [
+            {
+                "name": "organizations",
+                "endpoint": {
+                    "path": "/organizations",
+                    "data_selector": "data",
+                    "paginator": "single_page",
+                    "auth": {"type": "bearer", "tokn": "abc"},  # a typo: dlt finds no token
+                },
+            }
+        ],
+    }
+    (probe,) = check(config)
+    assert probe.status.startswith("failed") and not probe.ok
