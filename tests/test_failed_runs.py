@@ -84,3 +84,47 @@ def test_an_interrupt_after_extract_commits_nothing(
         run(api.base_url, tmp_path)
         assert api.hits["/items"] == 1
     assert ids(tmp_path) == [1, 3]
+
+
+def test_a_run_loaded_in_part_is_finished_not_aborted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlt.common.destination.exceptions import DestinationTransientException
+    from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
+
+    copy_job = DuckDbCopyJob.run
+    failing = {"on": True}
+
+    def run_job(self: Any) -> Any:  # the database drops the connection for table `b` only
+        if failing["on"] and self.load_table_name == "b":
+            raise DestinationTransientException("connection to the database dropped")
+        return copy_job(self)
+
+    monkeypatch.setattr(DuckDbCopyJob, "run", run_job)
+    monkeypatch.setenv("LOAD__RAISE_ON_MAX_RETRIES", "2")
+    monkeypatch.setenv("LOAD__WORKERS", "1")
+
+    @dlt.source(name="src")
+    def appended() -> Any:
+        @dlt.resource(write_disposition="append")
+        def a(cursor: Any = dlt.sources.incremental("id", initial_value=0)) -> Any:  # noqa: B008
+            yield [{"id": i} for i in range(1, 11)]
+
+        @dlt.resource(write_disposition="append")
+        def b(cursor: Any = dlt.sources.incremental("id", initial_value=0)) -> Any:  # noqa: B008
+            yield [{"id": i} for i in range(1, 11)]
+
+        return a, b
+
+    database = str(tmp_path / "x.duckdb")
+    options = SyncOptions(
+        destination=dlt.destinations.duckdb(database), pipelines_dir=str(tmp_path / "p")
+    )
+    with pytest.raises(SyncError, match="Part of this run's tables were already loaded"):
+        sync(appended(), options)  # `a` loaded, `b` not
+    failing["on"] = False
+    sync(appended(), options)  # dlt loads the rest of the kept run
+    sync(appended(), options)  # and nothing is read twice: the cursors moved with it
+    for table in ("a", "b"):
+        counts = query(database, f"SELECT COUNT(*), COUNT(DISTINCT id) FROM src.{table}")
+        assert counts == [(10, 10)], (table, counts)  # aborted, `a` would hold 20 rows

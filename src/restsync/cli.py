@@ -22,6 +22,7 @@ from restsync.http.redact import redact
 from restsync.render import render_findings, render_probes
 from restsync.source import DEFAULT_CONCURRENCY
 from restsync.sync import (
+    NOT_COMMITTED,
     SyncOptions,
     SyncResult,
     rate_budget,
@@ -58,11 +59,8 @@ def _fail(exc: BaseException, debug: bool, secrets: tuple[str, ...] = ()) -> typ
     return typer.Exit(EXIT_CREDENTIALS if isinstance(exc, CredentialsError) else EXIT_FAILED)
 
 
-def _interrupted() -> typer.Exit:
-    err.print(
-        "interrupted: this run's data and incremental state were not committed; the next run"
-        " picks up from the last completed one"
-    )
+def _interrupted(exc: KeyboardInterrupt) -> typer.Exit:
+    err.print(f"interrupted: {escape(str(exc) or NOT_COMMITTED)}", highlight=False)
     return typer.Exit(EXIT_INTERRUPTED)
 
 
@@ -176,8 +174,8 @@ def sync(
         result = run_sync(source, options, secrets=list(secrets))
     except RestsyncError as exc:
         raise _fail(exc, debug, secrets) from None
-    except KeyboardInterrupt:
-        raise _interrupted() from None
+    except KeyboardInterrupt as exc:
+        raise _interrupted(exc) from None
     _print_result(result)
 
 

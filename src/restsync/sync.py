@@ -17,6 +17,7 @@ from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
 )
+from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.exceptions import DltException
 from dlt.common.schema.exceptions import UnboundColumnException
 from dlt.extract import DltResource, DltSource
@@ -48,6 +49,17 @@ __all__ = [
 ]
 
 log = logging.getLogger("restsync.sync")
+
+NOTHING_LOADED = "Nothing was loaded by this run"
+NOT_COMMITTED = (
+    "this run's data and incremental state were not committed; the next run picks up from the"
+    " last completed one"
+)
+PARTLY_LOADED = (
+    "Part of this run's tables were already loaded, so it was kept: dlt loads the rest at the"
+    " start of the next run (which extracts nothing new; run once more after it); aborting it"
+    " would have appended those rows twice."
+)
 
 DEFAULT_DESTINATION = "duckdb"
 DEFAULT_BURST = 1
@@ -224,10 +236,24 @@ def sync(
         interrupted = any(isinstance(c, KeyboardInterrupt) for c in _causes(exc))
         if not (interrupted or isinstance(exc, Exception)):
             raise  # SystemExit and kin: not a failed sync
-        abort_pending(pipeline)
-        if interrupted:
-            raise KeyboardInterrupt("sync interrupted") from exc  # dlt wraps it; unwrap it
-        raise explain_failure(exc, source.name, secrets or []) from exc
+        causes = list(_causes(exc))
+        terminal = any(isinstance(c, DestinationTerminalException) for c in causes)
+        kept = partly_loaded(pipeline) and not terminal
+        if kept:  # loaded in part, and could load the rest: dlt finishes it next run
+            log.warning("this run was loaded in part; dlt loads the rest at the next run's start")
+        else:
+            abort_pending(pipeline)
+        if interrupted:  # dlt wraps it; unwrap it
+            raise KeyboardInterrupt(PARTLY_LOADED if kept else NOT_COMMITTED) from exc
+        error = explain_failure(exc, source.name, secrets or [])
+        if kept:
+            error = SyncError(
+                str(error).replace(NOTHING_LOADED, "Part of this run was loaded")
+                + f" {PARTLY_LOADED}",
+                step=error.step if isinstance(error, SyncError) else None,
+                resource=error.resource if isinstance(error, SyncError) else None,
+            )
+        raise error from exc
     finally:
         close_sessions(source)
     seconds = time.perf_counter() - started
@@ -281,6 +307,18 @@ def _keeps_state(resource: DltResource) -> bool:
         args.get("incremental_object") is not None
         or wrapped(args.get("paginator"), StopAtKnown) is not None
     )
+
+
+def partly_loaded(pipeline: dlt.Pipeline) -> bool:
+    """Whether a pending package already has data in the destination (a table's job done)."""
+    try:
+        for load_id in pipeline.list_normalized_load_packages():
+            jobs = pipeline.get_load_package_info(load_id).jobs.get("completed_jobs", [])
+            if any(not job.job_file_info.table_name.startswith("_dlt") for job in jobs):
+                return True
+    except Exception:  # no package storage yet (a failure before any extract)
+        return False
+    return False
 
 
 def abort_pending(pipeline: dlt.Pipeline) -> None:

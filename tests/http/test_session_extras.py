@@ -331,3 +331,40 @@ def test_a_page_discarded_on_the_wire_is_not_retried() -> None:
     finally:
         session.close()
         server.close()
+
+
+def test_a_redirect_hop_is_judged_by_its_endpoints_policy() -> None:
+    with scripted_server() as api:
+        api.script("/busy", Reply(302, b"", {"Location": "/moved"}))
+        api.script("/moved", Reply(503), Reply(503), Reply(body={"data": [1]}))
+        retry_503 = RetryPolicy(statuses=frozenset({503}), max_retries=3, backoff_factor=0.01)
+        session = RetryingSession({"r": retry_503}, RetryPolicy(max_retries=0))
+        request = Request("GET", f"{api.base_url}/busy", headers={ENDPOINT_HEADER: "r"})
+        response = session.send(session.prepare_request(request))
+    assert response.status_code == 200 and api.hits["/moved"] == 3
+    assert [r.status_code for r in response.history] == [302]
+
+
+def test_a_429_whose_reset_has_passed_backs_off() -> None:
+    past = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}  # an epoch long gone
+    with scripted_server() as api:
+        api.script("/items", Reply(429, {}, past), Reply(429, {}, past), Reply(body={}))
+        waits: list[float] = []
+        policy = RetryPolicy(max_retries=3, backoff_factor=0.01)
+        session = RetryingSession(default_policy=policy, sleep=waits.append)
+        session.send(session.prepare_request(Request("GET", f"{api.base_url}/items")))
+    assert api.hits["/items"] == 3 and all(w > 0 for w in waits), waits  # not 0 s retries
+
+
+def test_pages_that_finished_before_their_discard_leave_nothing_behind() -> None:
+    with scripted_server() as api:
+        api.script("/page", Reply(body={"data": []}))
+        session = RetryingSession()
+        tokens = [session.prefetch(Request("GET", f"{api.base_url}/page")) for _ in range(20)]
+        session.first_done([t for t in tokens if t])
+        time.sleep(0.5)  # every page answered
+        for token in tokens:
+            assert token is not None
+            session.discard(token)
+        assert not session._dropped and not session._running
+        session.close()

@@ -15,7 +15,7 @@ MASK = "***"
 MIN_SECRET_LENGTH = 3  # shorter values would mask ordinary words
 URL = re.compile(r"https?://[^\s'\"<>]+")
 TRAILING = ".,:;)]}!?"
-USERINFO = re.compile(r"(https?://)[^/@\s]+@")
+USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)  # postgresql:// too
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

@@ -96,7 +96,7 @@ class ParsedOnceResponse(Response):
             secrets = self.__dict__.get("_restsync_secrets", ())
             url = redact(str(self.url), secrets)
             kind = self.headers.get("Content-Type", "no Content-Type")
-            start = redact(self.text[:NOT_JSON_SHOWN].strip(), secrets)
+            start = redact(self.text[: 64 * NOT_JSON_SHOWN], secrets).strip()[:NOT_JSON_SHOWN]
             raise NotJsonError(
                 f"expected JSON from {url} ({self.status_code} {self.reason}, {kind}), got"
                 f" {start!r}: check base_url, the endpoint's path and the auth",
@@ -169,7 +169,8 @@ class RetryingSession(Session):
         self.rate_limit = rate_limit
         self._wake = threading.Event()  # set by close(): every wait of this session ends
         self._sleep = self._wait if sleep is None else sleep  # waits close() interrupts
-        self._dropped: set[str] = set()  # pages sent ahead, discarded while on the wire
+        self._running: set[str] = set()  # pages sent ahead, in a page-pool thread now
+        self._dropped: set[str] = set()  # of those, the ones discarded meanwhile
         self._clock = clock
         self._budgets: dict[str, RateBudget] = {}
         self._environment: dict[tuple[str, str], dict[str, Any]] = {}
@@ -302,7 +303,7 @@ class RetryingSession(Session):
         request end without a retry (a page past the end must not cost a backoff or a pause)."""
         with self._lock:
             prefetch = self._prefetched.pop(token, None)
-            if prefetch is not None and not prefetch.future.cancel():
+            if prefetch is not None and not prefetch.future.cancel() and token in self._running:
                 self._dropped.add(token)
 
     def _ahead(
@@ -311,11 +312,14 @@ class RetryingSession(Session):
         """A page sent ahead, in the page pool: it stops retrying once the session is closed
         or the page is discarded."""
         self._local.closes, self._local.token = closes, token
+        with self._lock:
+            self._running.add(token)
         try:
             return self.send(prepared, **settings)
         finally:
             self._local.closes = self._local.token = None
             with self._lock:
+                self._running.discard(token)
                 self._dropped.discard(token)
 
     def _abandoned(self) -> bool:
@@ -329,7 +333,12 @@ class RetryingSession(Session):
     def _wait(self, seconds: float) -> None:
         """Sleep, unless the session is closed meanwhile: then the wait ends at once and the
         request with it (a Ctrl-C does not sit out a Retry-After, then send anyway)."""
-        if self._wake.wait(seconds):
+        since = getattr(self._local, "since", None)  # close() calls when this request began
+
+        def closed() -> bool:  # also a close() just before this wait began (on the old event)
+            return since is not None and since != self._closes
+
+        if closed() or self._wake.wait(seconds) or closed():
             raise _Abandoned("the session was closed while its requests waited")
 
     def close(self) -> None:
@@ -354,11 +363,14 @@ class RetryingSession(Session):
         An error leaving here, and every error it chains, names no secret: dlt keeps their
         messages in its trace file, and any caller may log them.
         """
+        outer, self._local.since = getattr(self._local, "since", None), self._closes
         try:
             return self._send(request, **kwargs)
         except Exception as exc:
             scrub(exc, self.secrets)
             raise
+        finally:
+            self._local.since = outer
 
     def _send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         token = request.headers.pop(PREFETCH_HEADER, None)
@@ -372,7 +384,8 @@ class RetryingSession(Session):
             elif isinstance(request, _Claimed):  # dropped meanwhile (closed): fetch it afresh
                 request = super().prepare_request(request.original)
                 request.headers.pop(PREFETCH_HEADER, None)
-        endpoint = request.headers.pop(ENDPOINT_HEADER, None)
+        # a redirect's hop carries no tag: it is judged by the policy of the request it follows
+        endpoint = request.headers.pop(ENDPOINT_HEADER, None) or getattr(self._local, "hop", None)
         policy = self.policy_for(endpoint)
         budget = self.budget_for(request.url)
         # redirects are followed here, each hop a request of its own, once this one has given
@@ -411,7 +424,7 @@ class RetryingSession(Session):
                     response.__class__ = ParsedOnceResponse
                     response.__dict__["_restsync_secrets"] = self.secrets  # for its errors
                     if follow and response.is_redirect:
-                        return self._redirected(response, request, kwargs)
+                        return self._redirected(response, request, kwargs, endpoint)
                     return response
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
             if self._abandoned():  # nobody will claim this page: no waiting, no retry
@@ -423,11 +436,19 @@ class RetryingSession(Session):
                 self._sleep(wait.seconds)
 
     def _redirected(
-        self, response: Response, request: PreparedRequest, settings: dict[str, Any]
+        self,
+        response: Response,
+        request: PreparedRequest,
+        settings: dict[str, Any],
+        endpoint: str | None,
     ) -> Response:
         """The answer at the end of the redirects, as requests' own send would give it (with
         its history); requests' resolve_redirects sends each hop through `send`."""
-        hops: list[Response] = list(self.resolve_redirects(response, request, **settings))
+        outer, self._local.hop = getattr(self._local, "hop", None), endpoint
+        try:
+            hops: list[Response] = list(self.resolve_redirects(response, request, **settings))
+        finally:
+            self._local.hop = outer
         if not hops:
             return response
         final = hops.pop()
@@ -481,7 +502,7 @@ class RetryingSession(Session):
             ) from exc
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if retry_after is None and status == TOO_MANY_REQUESTS:  # GitHub's way: when it resets
-            retry_after = pause_from_headers(response.headers)
+            retry_after = pause_from_headers(response.headers) or None  # past: backoff
         seconds = policy.delay(attempt, retry_after)
         self._log_retry(endpoint, request, f"HTTP {status}", attempt, seconds)
         # a rate limit concerns the host, not this request: every worker waits it out
