@@ -346,7 +346,7 @@ def test_a_redirect_hop_is_judged_by_its_endpoints_policy() -> None:
 
 
 def test_a_429_whose_reset_has_passed_backs_off() -> None:
-    past = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}  # an epoch long gone
+    past = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1000000001"}  # in 2001
     with scripted_server() as api:
         api.script("/items", Reply(429, {}, past), Reply(429, {}, past), Reply(body={}))
         waits: list[float] = []
