@@ -345,15 +345,17 @@ def test_a_redirect_hop_is_judged_by_its_endpoints_policy() -> None:
     assert [r.status_code for r in response.history] == [302]
 
 
-def test_a_429_whose_reset_has_passed_backs_off() -> None:
+def test_a_429_whose_reset_has_passed_backs_off(caplog: pytest.LogCaptureFixture) -> None:
     past = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1000000001"}  # in 2001
     with scripted_server() as api:
         api.script("/items", Reply(429, {}, past), Reply(429, {}, past), Reply(body={}))
-        waits: list[float] = []
-        policy = RetryPolicy(max_retries=3, backoff_factor=0.01)
-        session = RetryingSession(default_policy=policy, sleep=waits.append)
-        session.send(session.prepare_request(Request("GET", f"{api.base_url}/items")))
-    assert api.hits["/items"] == 3 and all(w > 0 for w in waits), waits  # not 0 s retries
+        policy = RetryPolicy(max_retries=3, backoff_factor=0.05)
+        session = RetryingSession(default_policy=policy)
+        with caplog.at_level("WARNING", logger="restsync.http"):
+            session.send(session.prepare_request(Request("GET", f"{api.base_url}/items")))
+    assert api.hits["/items"] == 3
+    waits = [line.rsplit("retrying in ", 1)[1] for line in caplog.messages if "retrying" in line]
+    assert waits == ["0.05s", "0.10s"]  # the backoff, not 0 s retries
 
 
 def test_pages_that_finished_before_their_discard_leave_nothing_behind() -> None:
