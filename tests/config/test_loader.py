@@ -264,20 +264,29 @@ def test_loaded_config_is_frozen() -> None:
         loaded.source_name = "x"  # type: ignore[misc]
 
 
-def test_python_configs_written_as_dlts_docs_write_them(tmp_path: Path) -> None:
-    annotated = (
+THE_CONFIG = '{"client": {"base_url": "http://x"}, "resources": ["a"]}'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # as dlt's docs write it: annotated
         "from dlt.sources.rest_api import RESTAPIConfig, rest_api_source\n"
-        'config: RESTAPIConfig = {"client": {"base_url": "http://x"}, "resources": ["a"]}\n'
-        "source = rest_api_source(config)\n"
-    )
-    in_function = (
+        f"config: RESTAPIConfig = {THE_CONFIG}\nsource = rest_api_source(config)\n",
+        # inside a @dlt.source, yielding the resources
         "import dlt\nfrom dlt.sources.rest_api import rest_api_resources\n\n"
-        "@dlt.source\ndef api():\n"
-        '    config = {"client": {"base_url": "http://x"}, "resources": ["a"]}\n'
-        "    yield from rest_api_resources(config)\n"
-    )
-    for text in (annotated, in_function):
-        assert load_config(write(tmp_path, "api.py", text)).config["resources"] == ["a"]
+        f"@dlt.source\ndef api():\n    config = {THE_CONFIG}\n"
+        "    yield from rest_api_resources(config)\n",
+        # a name assigned twice: the last assignment before the call
+        'config = {"client": {"base_url": "http://staging"}, "resources": ["staging_only"]}\n'
+        f"config = {THE_CONFIG}\nsource = rest_api_source(config)\n",
+        # the call's own scope before the module's
+        'config = {"client": {"base_url": "http://module"}, "resources": ["module"]}\n\n'
+        f"def api():\n    config = {THE_CONFIG}\n    return rest_api_source(config)\n",
+    ],
+)
+def test_the_config_a_python_file_passes_is_the_one_read(tmp_path: Path, text: str) -> None:
+    assert load_config(write(tmp_path, "api.py", text)).config["resources"] == ["a"]
 
 
 def test_a_file_that_is_not_utf8_or_nests_forever_is_a_syntax_error(tmp_path: Path) -> None:
@@ -288,21 +297,3 @@ def test_a_file_that_is_not_utf8_or_nests_forever_is_a_syntax_error(tmp_path: Pa
     assert caught.value.line == 3
     with pytest.raises(ConfigSyntaxError, match="alias contains itself"):
         load_config(write(tmp_path, "r.yaml", "a: &a [*a]\n"))
-
-
-def test_the_config_a_call_reads_is_the_last_assigned_before_it_in_its_scope(
-    tmp_path: Path,
-) -> None:
-    reassigned = (
-        'config = {"client": {"base_url": "http://staging"}, "resources": ["staging_only"]}\n'
-        'config = {"client": {"base_url": "http://x"}, "resources": ["a"]}\n'
-        "source = rest_api_source(config)\n"
-    )
-    shadowed = (
-        'config = {"client": {"base_url": "http://module"}, "resources": ["module"]}\n\n'
-        "def api():\n"
-        '    config = {"client": {"base_url": "http://x"}, "resources": ["a"]}\n'
-        "    return rest_api_source(config)\n"
-    )
-    for text in (reassigned, shadowed):
-        assert load_config(write(tmp_path, "api.py", text)).config["resources"] == ["a"]
