@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +94,20 @@ def test_a_run_loaded_in_part_is_finished_not_aborted(
     from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 
     copy_job = DuckDbCopyJob.run
-    failing = {"on": True}
+    failing, a_loaded = {"on": True}, threading.Event()
 
-    def run_job(self: Any) -> Any:  # the database drops the connection for table `b` only
+    def run_job(self: Any) -> Any:  # the connection drops for table `b`, once `a` is loaded
         if failing["on"] and self.load_table_name == "b":
+            a_loaded.wait(10)
             raise DestinationTransientException("connection to the database dropped")
-        return copy_job(self)
+        result = copy_job(self)
+        if self.load_table_name == "a":
+            a_loaded.set()
+        return result
 
     monkeypatch.setattr(DuckDbCopyJob, "run", run_job)
     monkeypatch.setenv("LOAD__RAISE_ON_MAX_RETRIES", "2")
-    monkeypatch.setenv("LOAD__WORKERS", "1")
+    monkeypatch.setenv("LOAD__WORKERS", "2")  # side by side: `b` fails after `a` is in
 
     @dlt.source(name="src")
     def appended() -> Any:
