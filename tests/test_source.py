@@ -15,7 +15,7 @@ import pytest
 
 from restsync import ConfigError, RetriesExhaustedError, SyncError, build_source
 from restsync.emulators import Emulator, EmulatorOptions, run_emulator
-from restsync.source import DEFAULT_CONCURRENCY
+from restsync.source import DEFAULT_CONCURRENCY, SourceOptions
 from restsync.sync import SyncOptions, sync
 from tests.emulators.toy_api import TOY_API
 from tests.scripted_server import Reply, Scripted, scripted_server
@@ -186,3 +186,25 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
     from restsync.sync import _causes
 
     return _causes(exc)
+
+
+def test_an_auto_paginator_pages_and_its_selector_is_still_checked(tmp_path: Path) -> None:
+    with scripted_server() as api:
+        api.script("/items", Reply(body={"data": [{"id": 1}], "next": f"{api.base_url}/items2"}))
+        api.script("/items2", Reply(body={"data": [{"id": 2}], "next": None}))
+        endpoint: dict[str, Any] = {"path": "/items", "paginator": "auto", "data_selector": "data"}
+        config = {
+            "client": {"base_url": api.base_url},
+            "resources": [{"name": "items", "endpoint": endpoint}],
+        }
+        destination = dlt.destinations.duckdb(str(tmp_path / "detected.duckdb"))
+        result = sync(
+            build_source(config, SourceOptions(name="auto")), SyncOptions(destination=destination)
+        )
+        assert result.table_rows["items"] == 2  # dlt's detector found the `next` link
+        endpoint["data_selector"] = "nothere"
+        with pytest.raises(SyncError, match="data_selector 'nothere' found nothing"):
+            sync(
+                build_source(config, SourceOptions(name="auto")),
+                SyncOptions(destination=destination),
+            )

@@ -8,6 +8,7 @@ import pytest
 
 from restsync.config.dialect import translate
 from restsync.errors import ConfigError
+from restsync.http.guard import DetectedPaginator, SelectorGuard
 from restsync.http.paginators import ShortPageOffsetPaginator, ShortPagePageNumberPaginator
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER
@@ -183,14 +184,15 @@ def test_untranslatable_configs_name_the_resource_and_key(
     assert message in str(info.value)
 
 
-def test_dlts_auto_paginator_passes_through_unguarded() -> None:
+def test_dlts_auto_paginator_is_detected_inside_the_selector_guard() -> None:
     for auto in ("auto", {"type": "auto"}):
-        endpoint = only_endpoint(
-            config(
-                {"name": "a", "endpoint": {"path": "/a", "paginator": auto, "data_selector": "d"}}
-            )
+        unguarded = only_endpoint(
+            config({"name": "a", "endpoint": {"path": "/a", "paginator": auto}})
         )
-        assert endpoint["paginator"] == auto  # dlt picks one from the first response
+        assert unguarded["paginator"] == auto  # no selector to guard: dlt detects it itself
+        endpoint = {"path": "/a", "paginator": auto, "data_selector": "d"}
+        guarded = only_endpoint(config({"name": "a", "endpoint": endpoint}))["paginator"]
+        assert isinstance(guarded, SelectorGuard) and isinstance(guarded.inner, DetectedPaginator)
 
 
 def test_a_client_paginator_is_translated_for_each_endpoint_without_one() -> None:

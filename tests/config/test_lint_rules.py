@@ -363,6 +363,13 @@ CASES = [
         "is not a JSONPath",
     ),
     Case(
+        "a literal path value that breaks the URL",
+        config(resource("c", "/w/{workspace}/c", endpoint={"params": {"workspace": "a#b"}})),
+        "RS103",
+        "resources[0].endpoint.params.workspace",
+        "fills `{workspace}` as written, and #",
+    ),
+    Case(
         "page_size beside total_path",
         paged({"type": "page_number", "page_size": 10, "total_path": "total"}),
         "RS103",

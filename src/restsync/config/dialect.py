@@ -37,7 +37,7 @@ from dlt.sources.rest_api.config_setup import create_paginator
 from jsonpath_ng.exceptions import JSONPathError
 
 from restsync.errors import ConfigError
-from restsync.http.guard import SelectorGuard
+from restsync.http.guard import DetectedPaginator, SelectorGuard
 from restsync.http.paginators import ShortPageOffsetPaginator, ShortPagePageNumberPaginator
 from restsync.http.retry import ERROR_HANDLER_KEYS, RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER
@@ -294,8 +294,9 @@ def _translate_endpoint(endpoint: dict[str, Any], name: str, notes: list[str]) -
             _check_jsonpath(paginator.get(key), name, f"endpoint.paginator.{key}")
         paginator = _translate_paginator(dict(paginator), params, name, notes)
     selector = endpoint.get("data_selector")
-    if isinstance(selector, str) and not _is_auto(paginator):
-        paginator = SelectorGuard(_paginator_instance(paginator, name), selector, name)
+    if isinstance(selector, str):  # `auto`: dlt's detection, as an instance the guard can wrap
+        inner = DetectedPaginator() if _is_auto(paginator) else _paginator_instance(paginator, name)
+        paginator = SelectorGuard(inner, selector, name)
     endpoint["paginator"] = paginator
     endpoint["path"] = _fill_literal_placeholders(str(endpoint.get("path", "")), params, name)
     if params:

@@ -31,6 +31,7 @@ from restsync.config.lint_checks import (
     check_keys,
     check_literal_secrets,
     check_paginators,
+    check_path_values,
     check_urls,
 )
 from restsync.config.lint_keys import check_shape
@@ -64,6 +65,7 @@ CHECKS: tuple[Check, ...] = (
     check_data_selectors,
     check_keys,
     check_urls,
+    check_path_values,
     check_literal_secrets,
 )
 PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -34,6 +34,7 @@ __all__ = [
     "check_keys",
     "check_literal_secrets",
     "check_paginators",
+    "check_path_values",
     "check_urls",
 ]
 
@@ -56,6 +57,7 @@ DIALECT_PAGINATOR_KEYS: dict[str, frozenset[str]] = {
     "page_number": frozenset({"start_from_page", "page_size"}),
 }
 TOTAL_PATH = "total_path"
+URL_BREAKERS = "#?{}"
 VERSION_SEGMENT = re.compile(r"^v\d+(\.\d+)*$", re.IGNORECASE)
 
 
@@ -291,6 +293,27 @@ def check_urls(view: ConfigView) -> Iterator[Finding]:
                 " URL's path instead of starting again at the host).",
                 "nothing changes if you drop one of the two slashes; do so for clarity.",
             )
+
+
+def check_path_values(view: ConfigView) -> Iterator[Finding]:
+    """A literal param that fills a path placeholder goes into the path as written (dlt's
+    rule): `#` would end the path, `?` start the query, `{` make a new placeholder."""
+    for resource in view.resources:
+        params = resource.endpoint.get("params")
+        if not isinstance(params, Mapping):
+            continue
+        for name in dialect.placeholders(resource.url_path or ""):
+            value = params.get(name)
+            breakers = sorted(set(value) & set(URL_BREAKERS)) if isinstance(value, str) else []
+            if breakers:
+                yield finding(
+                    "RS103",
+                    join_path(join_path(resource.endpoint_at, "params"), name),
+                    f"`{value}` fills `{{{name}}}` as written, and {' '.join(breakers)} in a path"
+                    " changes the URL (`#` ends it, `?` starts the query, `{` is a placeholder).",
+                    "percent-encode the value (`#` is `%23`, `?` is `%3F`, `{` and `}` are"
+                    " `%7B` and `%7D`).",
+                )
 
 
 def _versions(url: str) -> list[str]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from dlt.common import jsonpath
-from dlt.sources.helpers.rest_client.detector import find_response_page_data
+from dlt.sources.helpers.rest_client.detector import PaginatorFactory, find_response_page_data
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
 from restsync.errors import ConfigError
 from restsync.http.redact import redact
 
-__all__ = ["SelectorGuard", "where_the_list_is"]
+__all__ = ["DetectedPaginator", "SelectorGuard", "where_the_list_is"]
 
 
 def where_the_list_is(document: Any) -> str | None:
@@ -77,3 +77,33 @@ class SelectorGuard(BasePaginator):
 
     def __str__(self) -> str:
         return str(self.inner)
+
+
+class DetectedPaginator(BasePaginator):
+    """dlt's `auto`, as an instance: the paginator dlt's detector picks from the first response
+    (dlt detects only when it is given none, and a guarded selector needs one to wrap)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner: BasePaginator | None = None
+
+    @property
+    def has_next_page(self) -> bool:
+        """True until the first response; then the detected paginator's answer."""
+        return True if self.inner is None else self.inner.has_next_page
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        """Pick the paginator on the first response, as dlt's client would, then delegate."""
+        if self.inner is None:
+            self.inner, _ = PaginatorFactory().create_paginator(response)
+            if self.inner is None:  # dlt's single-page fallback always answers; kept safe
+                raise ValueError(f"no paginator fits the response from {redact(str(response.url))}")
+        self.inner.update_state(response, data)
+
+    def update_request(self, request: Request) -> None:
+        """The detected paginator builds the next request."""
+        if self.inner is not None:
+            self.inner.update_request(request)
+
+    def __str__(self) -> str:
+        return f"auto ({self.inner or 'not detected yet'})"
