@@ -87,8 +87,9 @@ def test_an_interrupt_after_extract_commits_nothing(
     assert ids(tmp_path) == [1, 3]
 
 
-def test_a_run_loaded_in_part_is_finished_not_aborted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("fails_again", [False, True])
+def test_a_run_loaded_in_part_is_finished_not_aborted_unless_it_fails_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails_again: bool
 ) -> None:
     from dlt.common.destination.exceptions import DestinationTransientException
     from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
@@ -108,11 +109,13 @@ def test_a_run_loaded_in_part_is_finished_not_aborted(
     monkeypatch.setattr(DuckDbCopyJob, "run", run_job)
     monkeypatch.setenv("LOAD__RAISE_ON_MAX_RETRIES", "2")
     monkeypatch.setenv("LOAD__WORKERS", "2")  # side by side: `b` fails after `a` is in
+    extracts = {"a": 0}
 
     @dlt.source(name="src")
     def appended() -> Any:
         @dlt.resource(write_disposition="append")
         def a(cursor: Any = dlt.sources.incremental("id", initial_value=0)) -> Any:  # noqa: B008
+            extracts["a"] += 1
             yield [{"id": i} for i in range(1, 11)]
 
         @dlt.resource(write_disposition="append")
@@ -126,9 +129,18 @@ def test_a_run_loaded_in_part_is_finished_not_aborted(
         destination=dlt.destinations.duckdb(database), pipelines_dir=str(tmp_path / "p")
     )
     with pytest.raises(SyncError, match="Part of this run's tables were already loaded"):
-        sync(appended(), options)  # `a` loaded, `b` not
+        sync(appended(), options)  # `a` loaded, `b` not: kept
+    if fails_again:  # the kept run fails the same way: aborted, so later runs are not blocked
+        with pytest.raises(SyncError, match=r"Part of this run was loaded \(tables a\)"):
+            sync(appended(), options)
+        failing["on"] = False
+        sync(appended(), options)
+        assert extracts["a"] == 2  # read again, not stuck on the kept run
+        assert query(database, "SELECT COUNT(*) FROM src.a") == [(20,)]  # as the error warned
+        return
     failing["on"] = False
-    sync(appended(), options)  # dlt loads the rest of the kept run
+    finished = sync(appended(), options)  # dlt loads the rest of the kept run
+    assert finished.notes and "read nothing new" in finished.notes[0]
     sync(appended(), options)  # and nothing is read twice: the cursors moved with it
     for table in ("a", "b"):
         counts = query(database, f"SELECT COUNT(*), COUNT(DISTINCT id) FROM src.{table}")

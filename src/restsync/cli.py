@@ -331,6 +331,8 @@ def _print_result(result: SyncResult) -> None:
             name, str(result.loaded_rows.get(name, 0)), str(result.table_rows.get(name, "?"))
         )
     out.print(table)
+    for note in result.notes:
+        err.print(f"note: {escape(note)}", highlight=False)
     out.print(f"done in {result.seconds:.1f}s")
 
 

@@ -17,10 +17,14 @@ from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
 )
-from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.exceptions import DltException
 from dlt.common.schema.exceptions import UnboundColumnException
 from dlt.extract import DltResource, DltSource
+from dlt.load.exceptions import (
+    LoadClientJobException,
+    LoadClientJobFailed,
+    LoadClientJobTerminalRetry,
+)
 from requests.exceptions import HTTPError
 
 from restsync.errors import ApiError, ConfigError, CredentialsError, RestsyncError, SyncError
@@ -50,10 +54,20 @@ __all__ = [
 
 log = logging.getLogger("restsync.sync")
 
+TERMINAL_JOB_FAILURES = (LoadClientJobFailed, LoadClientJobTerminalRetry)
+
 NOTHING_LOADED = "Nothing was loaded by this run"
 NOT_COMMITTED = (
     "this run's data and incremental state were not committed; the next run picks up from the"
     " last completed one"
+)
+FINISHED_KEPT = (
+    "this run finished loading the run the last sync kept (loaded in part); as dlt does, it read"
+    " nothing new: run again to sync"
+)
+ABORTED_IN_PART = (
+    "It could not load the rest, so it was aborted and its incremental state rewound: the next"
+    " run reads those records again, and tables loaded with append get their rows twice."
 )
 PARTLY_LOADED = (
     "Part of this run's tables were already loaded, so it was kept: dlt loads the rest at the"
@@ -226,6 +240,7 @@ def sync(
         concurrency = max(session.pool_size for session in sessions)
     else:
         concurrency, _ = options.http_settings(source.name)
+    kept_before = pending_packages(pipeline)  # a run kept by the last sync: dlt loads it first
     try:
         with frozen_heap(), run_environment(run_settings(pipeline, concurrency)):
             if options.full_refresh:
@@ -236,20 +251,32 @@ def sync(
         interrupted = any(isinstance(c, KeyboardInterrupt) for c in _causes(exc))
         if not (interrupted or isinstance(exc, Exception)):
             raise  # SystemExit and kin: not a failed sync
+        # a job the destination refused for good can never load; a package kept once already
+        # and failing again is not retried for ever (it would block every later run)
         causes = list(_causes(exc))
-        terminal = any(isinstance(c, DestinationTerminalException) for c in causes)
-        kept = partly_loaded(pipeline) and not terminal
-        if kept:  # loaded in part, and could load the rest: dlt finishes it next run
+        failed_for_good = any(isinstance(c, TERMINAL_JOB_FAILURES) for c in causes)
+        job_failed = any(isinstance(c, LoadClientJobException) for c in causes)
+        in_destination = loaded_tables(pipeline)
+        # not a destination that is down (that keeps it): its jobs ran and failed again
+        retried = job_failed and bool(set(kept_before) & set(pending_packages(pipeline)))
+        kept = bool(in_destination) and not failed_for_good and not retried
+        if kept:
             log.warning("this run was loaded in part; dlt loads the rest at the next run's start")
         else:
             abort_pending(pipeline)
         if interrupted:  # dlt wraps it; unwrap it
             raise KeyboardInterrupt(PARTLY_LOADED if kept else NOT_COMMITTED) from exc
         error = explain_failure(exc, source.name, secrets or [])
-        if kept:
+        if in_destination:
+            tables = ", ".join(in_destination)
+            done = f"Part of this run was loaded (tables {tables})"
+            outcome = PARTLY_LOADED if kept else ABORTED_IN_PART
+            said = str(error)
+            said = (
+                said.replace(NOTHING_LOADED, done) if NOTHING_LOADED in said else f"{said} {done}."
+            )
             error = SyncError(
-                str(error).replace(NOTHING_LOADED, "Part of this run was loaded")
-                + f" {PARTLY_LOADED}",
+                f"{said} {outcome}",
                 step=error.step if isinstance(error, SyncError) else None,
                 resource=error.resource if isinstance(error, SyncError) else None,
             )
@@ -259,6 +286,7 @@ def sync(
     seconds = time.perf_counter() - started
     normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     loaded = dict(normalize.row_counts) if normalize else {}
+    notes = (FINISHED_KEPT,) if kept_before else ()
     return SyncResult(
         pipeline_name=pipeline_name,
         dataset_name=pipeline.dataset_name,
@@ -266,6 +294,7 @@ def sync(
         loaded_rows={t: n for t, n in loaded.items() if not t.startswith("_dlt")},
         table_rows=table_row_counts(pipeline),
         seconds=seconds,
+        notes=notes,
     )
 
 
@@ -309,16 +338,24 @@ def _keeps_state(resource: DltResource) -> bool:
     )
 
 
-def partly_loaded(pipeline: dlt.Pipeline) -> bool:
-    """Whether a pending package already has data in the destination (a table's job done)."""
+def pending_packages(pipeline: dlt.Pipeline) -> list[str]:
+    """The load ids of packages extracted or normalized and not loaded yet."""
+    try:
+        return [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]
+    except Exception:  # no package storage yet
+        return []
+
+
+def loaded_tables(pipeline: dlt.Pipeline) -> list[str]:
+    """Data tables of pending packages already in the destination (their load job done)."""
+    tables: set[str] = set()
     try:
         for load_id in pipeline.list_normalized_load_packages():
             jobs = pipeline.get_load_package_info(load_id).jobs.get("completed_jobs", [])
-            if any(not job.job_file_info.table_name.startswith("_dlt") for job in jobs):
-                return True
+            tables.update(job.job_file_info.table_name for job in jobs)
     except Exception:  # no package storage yet (a failure before any extract)
-        return False
-    return False
+        return []
+    return sorted(t for t in tables if not t.startswith("_dlt"))
 
 
 def abort_pending(pipeline: dlt.Pipeline) -> None:
@@ -492,7 +529,7 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
 
 NULL_KEY_ERRORS = (  # (table, column) from dlt's normalizer and the destinations' own words
     re.compile(r"Cannot coerce NULL in table `(?P<t>[^`]+)` column `(?P<c>[^`]+)`"),
-    re.compile(r"NOT NULL constraint failed: (?:\S+\.)?(?P<t>[^.\s]+)\.(?P<c>[^.\s]+)"),
+    re.compile(r"NOT NULL constraint failed: (?:\w+\.)?(?P<t>\w+)\.(?P<c>[\w$]+)"),
     re.compile(r'null value in column "(?P<c>[^"]+)" of relation "(?P<t>[^"]+)"'),
 )
 

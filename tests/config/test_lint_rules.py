@@ -468,10 +468,32 @@ def test_findings_sort_by_path_with_numeric_indexes_then_rule() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "header", ["PRIVATE-TOKEN", "X-Auth-Key", "x-apikey", "X-Figma-Token", "Proxy-Authorization"]
+)
+def test_credential_headers_of_many_apis_are_found(header: str) -> None:
+    cfg = config(client={"base_url": BASE_URL, "headers": {header: "s3cr3t"}})
+    assert [f.path for f in lint(cfg) if f.rule == "RS701"] == [f"client.headers.{header}"]
+
+
+def test_a_bare_token_filling_a_path_is_a_credential_and_ids_elsewhere_do_not_hide_one() -> None:
+    cfg = config(
+        resource("bot", "/bot{token}/getMe", endpoint={"params": {"token": "123:ABC"}}),
+        resource("issue", "/issue/{key}", endpoint={"params": {"key": "PROJ-1"}}),  # an id
+        resource("maps", "/maps", endpoint={"params": {"key": "AIzaSy-literal"}}),
+    )
+    found = sorted(f.path for f in lint(cfg) if f.rule == "RS701")
+    assert found == [
+        "resources[0].endpoint.params.token",
+        "resources[2].endpoint.params.key",
+    ]
+
+
 def test_names_that_only_mention_a_token_are_not_credentials() -> None:
     cfg = config(
         resource("r", "/r", endpoint={"params": {"page_token": "start", "token_type": "access"}}),
         resource("s", "/s/{report_token}", endpoint={"params": {"report_token": "r_1"}}),
+        resource("t", "/t", endpoint={"params": {"is_secret": "no", "reset_password": "no"}}),
         client={"base_url": BASE_URL, "headers": {"X-Token-Type": "bearer"}},
     )
     assert not [f for f in lint(cfg) if f.rule == "RS701"]

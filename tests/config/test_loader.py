@@ -297,3 +297,24 @@ def test_a_file_that_is_not_utf8_or_nests_forever_is_a_syntax_error(tmp_path: Pa
     assert caught.value.line == 3
     with pytest.raises(ConfigSyntaxError, match="alias contains itself"):
         load_config(write(tmp_path, "r.yaml", "a: &a [*a]\n"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a call in a nested function reads the innermost function's name
+        'config = {"client": {"base_url": "http://outer"}, "resources": ["o"]}\n'
+        f"def outer():\n    config = {THE_CONFIG}\n"
+        "    def inner():\n        return rest_api_source(config)\n    return inner()\n",
+        # a class attribute is not a variable of the module
+        f"config = {THE_CONFIG}\n"
+        'class Settings:\n    config = {"client": {"base_url": "http://class"}, "resources": []}\n'
+        "source = rest_api_source(config)\n",
+        # a function runs after the module: the module's last assignment, even a later one
+        "def source():\n    return rest_api_source(config)\n"
+        'config = {"client": {"base_url": "http://early"}, "resources": ["e"]}\n'
+        f"config = {THE_CONFIG}\n",
+    ],
+)
+def test_a_name_is_resolved_by_pythons_scopes(tmp_path: Path, text: str) -> None:
+    assert load_config(write(tmp_path, "api.py", text)).config["resources"] == ["a"]

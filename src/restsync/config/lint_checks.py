@@ -14,6 +14,9 @@ from dlt.sources.rest_api import typing as dlt_typing
 from restsync.config import dialect
 from restsync.config.dialect import typed_keys
 from restsync.config.lint_keys import (
+    BARE_CREDENTIALS,
+    NOT_SECRET_ENDINGS,
+    NOT_SECRET_PREFIXES,
     ROW_CURSOR_LIMIT,
     ROW_NO_PAGINATOR,
     ROW_NO_TOTAL,
@@ -328,20 +331,27 @@ def _versions(url: str) -> list[str]:
 def check_literal_secrets(view: ConfigView) -> Iterator[Finding]:
     """A credential written as text into a header, a query parameter or the base URL (auth
     fields are checked with auth)."""
-    places = [("client.headers", view.client.get("headers"))]
-    places.append(("resource_defaults.endpoint.params", view.default_endpoint.get("params")))
-    places.append(("resource_defaults.params", view.defaults.get("params")))
-    in_paths: set[str] = set()  # params that fill a path placeholder: ids, not credentials
+    places: list[tuple[str, Any, list[str]]] = [("client.headers", view.client.get("headers"), [])]
+    for at, params in (
+        ("resource_defaults.endpoint.params", view.default_endpoint.get("params")),
+        ("resource_defaults.params", view.defaults.get("params")),
+    ):
+        places.append((at, params, []))
     for resource in view.resources:
-        in_paths.update(dialect.placeholders(resource.url_path or ""))
-        for key in ("headers", "params"):
-            places.append((join_path(resource.endpoint_at, key), resource.endpoint.get(key)))
-    for at, values in places:
+        in_path = dialect.placeholders(resource.url_path or "")
+        places.append(
+            (join_path(resource.endpoint_at, "headers"), resource.endpoint.get("headers"), [])
+        )
+        places.append(
+            (join_path(resource.endpoint_at, "params"), resource.endpoint.get("params"), in_path)
+        )
+    for at, values, in_path in places:
         if not isinstance(values, Mapping):
             continue
         for name, value in values.items():
-            if name in in_paths and at.endswith("params"):
-                continue
+            normal = str(name).lower().replace("-", "_")
+            if name in in_path and normal not in BARE_CREDENTIALS:
+                continue  # an id filling the path (`{report_token}`)
             if isinstance(value, str) and value and _names_a_secret(str(name)):
                 yield _literal_secret(join_path(at, name), f"`{name}`", str(name))
     base = view.client.get("base_url")
@@ -355,8 +365,10 @@ def check_literal_secrets(view: ConfigView) -> Iterator[Finding]:
 
 
 def _names_a_secret(name: str) -> bool:
-    """`Authorization`, `X-API-Key`, `access_token`, `client_secret`; not `page_token`."""
+    """`Authorization`, `X-API-Key`, `PRIVATE-TOKEN`, `client_secret`; not `page_token`."""
     normal = name.lower().replace("-", "_")
+    if normal.startswith(NOT_SECRET_PREFIXES) or normal.endswith(NOT_SECRET_ENDINGS):
+        return False
     return normal in SECRET_NAMES or normal.endswith(SECRET_ENDINGS)
 
 

@@ -54,10 +54,16 @@ AUTH_REQUIRED: dict[str, tuple[str, ...]] = {
     "oauth2_client_credentials": ("access_token_url", "client_id", "client_secret"),
 }
 SECRET_FIELDS = frozenset({"password", "token", "api_key", "client_secret", "access_token"})
-# header and query parameter names that carry a credential (lower case, `-` as `_`): whole
-# names, or names ending so (`x_api_key`, `client_secret`); not `token_type` or `page_token`
-SECRET_NAMES = frozenset({"authorization", "token", "secret", "password", "apikey", "key"})
-SECRET_ENDINGS = ("api_key", "access_token", "auth_token", "api_token", "_secret", "_password")
+# header and query parameter names that carry a credential (lower case, `-` as `_`): these
+# whole names, or names ending so, but not names of paging, flags or types (`page_token`)
+SECRET_NAMES = frozenset({"key", "secret", "appid", "auth", "access_key"})
+SECRET_ENDINGS = ("token", "apikey", "api_key", "auth_key", "secret", "password", "authorization")
+NOT_SECRET_PREFIXES: tuple[str, ...] = ("page", "next", "prev", "sync", "continuation", "cursor")
+NOT_SECRET_PREFIXES += ("is_", "reset", "include", "start", "last")
+NOT_SECRET_ENDINGS = ("_type", "_url", "_path", "_expires", "_expiry", "_count")
+# a param filling a path placeholder is usually an id (`{report_token}`), unless named as bare
+# as these (`/bot{token}/getMe`)
+BARE_CREDENTIALS = frozenset({"token", "secret", "password", "apikey", "api_key"})
 HTTP_METHODS = ("GET", "POST")  # dlt's rest_api
 RESOLVE_KEYS = typed_keys(dlt_typing.ResolveParamConfig)
 INCREMENTAL_PARAM_KEYS = typed_keys(dlt_typing.IncrementalParamConfig)

@@ -313,7 +313,7 @@ def _config_node(tree: ast.Module, path: Path | None, offset: int) -> tuple[ast.
         keywords = {k.arg: k.value for k in call.keywords if k.arg}
         arg = call.args[0] if call.args else keywords.get(CONFIG_KWARG)
         if isinstance(arg, ast.Name):
-            arg = _value_at(assigned, arg.id, call) or arg
+            arg = _value_at(assigned, arg.id, call, tree) or arg
         if arg is None:
             raise ConfigSyntaxError(
                 f"{_callee(call.func)}() has no config argument",
@@ -341,8 +341,8 @@ Assignment = tuple[str, ast.AST, int, ast.Dict]  # name, scope (module or functi
 
 
 def _dict_assignments(tree: ast.Module) -> list[Assignment]:
-    """Every `name = {...}` and `name: T = {...}`, in the module or in a function (a
-    `@dlt.source` yielding its resources), with the scope it is in, in source order."""
+    """Every `name = {...}` and `name: T = {...}`, in the module, a function (a `@dlt.source`
+    yielding its resources) or a class body, with the scope it is in, in source order."""
     found: list[Assignment] = []
 
     def visit(node: ast.AST, scope: ast.AST) -> None:
@@ -352,31 +352,44 @@ def _dict_assignments(tree: ast.Module) -> list[Assignment]:
                 for target in targets:
                     if isinstance(target, ast.Name):
                         found.append((target.id, scope, child.lineno, child.value))
-            inner = child if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else scope
-            visit(child, inner)
+            visit(child, child if isinstance(child, SCOPES) else scope)
 
     visit(tree, tree)
     return sorted(found, key=lambda a: a[2])
 
 
-def _value_at(assigned: list[Assignment], name: str, call: ast.Call) -> ast.Dict | None:
-    """The dict `name` holds where `call` reads it, as Python would: its last assignment before
-    the call in the call's function, else in the module."""
-    scopes = [scope for scope in {id(a[1]): a[1] for a in assigned}.values()]
-    own = next(
-        (
-            s
-            for s in scopes
-            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
-            and s.lineno <= call.lineno <= (s.end_lineno or s.lineno)
-        ),
-        None,
-    )
-    for scope in (own, *(s for s in scopes if isinstance(s, ast.Module))):
-        before = [a for a in assigned if a[0] == name and a[1] is scope and a[2] <= call.lineno]
-        if before:
-            return before[-1][3]
-    return None
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _value_at(
+    assigned: list[Assignment], name: str, call: ast.Call, tree: ast.Module
+) -> ast.Dict | None:
+    """The dict `name` holds where `call` reads it, as Python resolves it: the innermost
+    enclosing function that assigns it (its last assignment before the call), else the
+    module's (the last before the call; any, for a call in a function, which runs later).
+    Class bodies are not enclosing scopes; `global name` sends a function to the module."""
+    enclosing = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, SCOPES)
+        and not isinstance(node, ast.ClassDef)
+        and node.lineno <= call.lineno <= (node.end_lineno or node.lineno)
+        and any(child is call for child in ast.walk(node))
+    ]
+    enclosing.sort(key=lambda node: node.lineno, reverse=True)  # innermost first
+    for function in enclosing:
+        declared = any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(function))
+        if declared:
+            break
+        own = [a for a in assigned if a[0] == name and a[1] is function]
+        if own:
+            before = [a for a in own if a[2] <= call.lineno]
+            return before[-1][3] if before else None
+    module = [a for a in assigned if a[0] == name and a[1] is tree]
+    if enclosing:  # a function runs after the module has run to its end
+        return module[-1][3] if module else None
+    before = [a for a in module if a[2] <= call.lineno]
+    return before[-1][3] if before else None
 
 
 class _LiteralReader:

@@ -169,7 +169,7 @@ class RetryingSession(Session):
         self.rate_limit = rate_limit
         self._wake = threading.Event()  # set by close(): every wait of this session ends
         self._sleep = self._wait if sleep is None else sleep  # waits close() interrupts
-        self._running: set[str] = set()  # pages sent ahead, in a page-pool thread now
+        self._running: set[str] = set()  # pages sent ahead and not finished (or cancelled)
         self._dropped: set[str] = set()  # of those, the ones discarded meanwhile
         self._clock = clock
         self._budgets: dict[str, RateBudget] = {}
@@ -269,6 +269,7 @@ class RetryingSession(Session):
             future = self._prefetch_pool.submit(
                 self._ahead, self._closes, token, prepared, settings
             )
+            self._running.add(token)  # from now: a discard that cannot cancel marks it
             self._prefetched[token] = _Prefetch(future, prepared, settings)
         return token
 
@@ -303,7 +304,9 @@ class RetryingSession(Session):
         request end without a retry (a page past the end must not cost a backoff or a pause)."""
         with self._lock:
             prefetch = self._prefetched.pop(token, None)
-            if prefetch is not None and not prefetch.future.cancel() and token in self._running:
+            if prefetch is not None and prefetch.future.cancel():
+                self._running.discard(token)  # never runs
+            elif prefetch is not None and token in self._running:
                 self._dropped.add(token)
 
     def _ahead(
@@ -312,8 +315,6 @@ class RetryingSession(Session):
         """A page sent ahead, in the page pool: it stops retrying once the session is closed
         or the page is discarded."""
         self._local.closes, self._local.token = closes, token
-        with self._lock:
-            self._running.add(token)
         try:
             return self.send(prepared, **settings)
         finally:
@@ -348,6 +349,8 @@ class RetryingSession(Session):
             pool, self._prefetch_pool = self._prefetch_pool, None
             dropped = [prefetch.future for prefetch in self._prefetched.values()]
             self._prefetched.clear()
+            self._running.clear()  # pages still on the wire stop by `_closes`
+            self._dropped.clear()
             self._closes += 1
             wake, self._wake = self._wake, threading.Event()
         wake.set()  # waits in progress end; later ones (the session reopens) wait as usual
@@ -380,6 +383,8 @@ class RetryingSession(Session):
             if prefetch is not None and not prefetch.future.cancel():
                 return prefetch.future.result()  # the response, or the error it ended in
             if prefetch is not None:  # still queued behind pages sent ahead: send it now, here
+                with self._lock:
+                    self._running.discard(token)
                 request, kwargs = prefetch.prepared, prefetch.settings
             elif isinstance(request, _Claimed):  # dropped meanwhile (closed): fetch it afresh
                 request = super().prepare_request(request.original)
