@@ -318,3 +318,9 @@ def test_a_file_that_is_not_utf8_or_nests_forever_is_a_syntax_error(tmp_path: Pa
 )
 def test_a_name_is_resolved_by_pythons_scopes(tmp_path: Path, text: str) -> None:
     assert load_config(write(tmp_path, "api.py", text)).config["resources"] == ["a"]
+
+
+def test_json_keys_have_their_lines_for_lint(tmp_path: Path) -> None:
+    text = '{\n  "client": {"base_url": "http://x"},\n  "resources": [\n    {"name": "a"}\n  ]\n}\n'
+    loaded = load_config(write(tmp_path, "api.json", text))
+    assert loaded.lines["client"] == 2 and loaded.lines["resources[0]"] == 4

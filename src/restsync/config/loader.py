@@ -172,7 +172,15 @@ def _load_text(text: str, fmt: Format, source_name: str, path: Path | None) -> L
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigSyntaxError(f"invalid JSON: {exc.msg}", line=exc.lineno, path=path) from exc
-    return LoadedConfig(_text_references(data), source_name, JSON, path)
+    return LoadedConfig(_text_references(data), source_name, JSON, path, lines=_json_lines(text))
+
+
+def _json_lines(text: str) -> dict[str, int]:
+    """Each key's line in a JSON file, read as the YAML it also is (none where YAML differs)."""
+    try:
+        return _yaml_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return {}
 
 
 def source_name_for(path: Path) -> str:
