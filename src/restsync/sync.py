@@ -7,7 +7,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -248,12 +248,12 @@ def sync(
             else:
                 pipeline.run(source, loader_file_format=file_format)
     except BaseException as exc:
-        interrupted = any(isinstance(c, KeyboardInterrupt) for c in _causes(exc))
+        causes = list(_causes(exc))
+        interrupted = any(isinstance(c, KeyboardInterrupt) for c in causes)
         if not (interrupted or isinstance(exc, Exception)):
             raise  # SystemExit and kin: not a failed sync
         # a job the destination refused for good can never load; a package kept once already
         # and failing again is not retried for ever (it would block every later run)
-        causes = list(_causes(exc))
         failed_for_good = any(isinstance(c, TERMINAL_JOB_FAILURES) for c in causes)
         job_failed = any(isinstance(c, LoadClientJobException) for c in causes)
         in_destination = loaded_tables(pipeline)
@@ -266,21 +266,9 @@ def sync(
             abort_pending(pipeline)
         if interrupted:  # dlt wraps it; unwrap it
             raise KeyboardInterrupt(PARTLY_LOADED if kept else NOT_COMMITTED) from exc
-        error = explain_failure(exc, source.name, secrets or [])
-        if in_destination:
-            tables = ", ".join(in_destination)
-            done = f"Part of this run was loaded (tables {tables})"
-            outcome = PARTLY_LOADED if kept else ABORTED_IN_PART
-            said = str(error)
-            said = (
-                said.replace(NOTHING_LOADED, done) if NOTHING_LOADED in said else f"{said} {done}."
-            )
-            error = SyncError(
-                f"{said} {outcome}",
-                step=error.step if isinstance(error, SyncError) else None,
-                resource=error.resource if isinstance(error, SyncError) else None,
-            )
-        raise error from exc
+        raise explain_failure(
+            exc, source.name, secrets or [], loaded=in_destination, kept=kept
+        ) from exc
     finally:
         close_sessions(source)
     seconds = time.perf_counter() - started
@@ -448,8 +436,20 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
                 stack.append(inner)
 
 
-def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> RestsyncError:
-    """One paragraph: which step and resource failed, the URL without secrets, what to do."""
+def explain_failure(
+    exc: BaseException,
+    source: str,
+    secrets: list[str],
+    *,
+    loaded: Sequence[str] = (),
+    kept: bool = False,
+) -> RestsyncError:
+    """One paragraph: which step and resource failed, the URL without secrets, what to do;
+    and, for a run whose `loaded` tables were in the destination already, whether it was `kept`
+    for dlt to finish or aborted."""
+    nothing = (
+        f"Part of this run was loaded (tables {', '.join(loaded)})" if loaded else (NOTHING_LOADED)
+    )
     causes = list(_causes(exc))
     step = next((str(c.step) for c in causes if hasattr(c, "step")), None)
     names = (getattr(c, a, None) for c in causes for a in ("resource_name", "pipe_name"))
@@ -460,9 +460,9 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
     where = f"Sync of '{source}' failed" + (f" in {step}" if step else "")
     where += f", resource '{resource}'" if resource else ""
     if isinstance(root, CredentialsError):
-        what = f"{root}. Nothing was loaded by this run."
+        what = f"{root}. {nothing}."
     elif isinstance(root, ApiError):
-        what = f"{root}. Nothing was loaded by this run; what earlier runs loaded is untouched."
+        what = f"{root}. {nothing}; what earlier runs loaded is untouched."
     elif isinstance(root, HTTPError) and root.response is not None:
         response = root.response
         if response.status_code in (404, 405, 410):
@@ -480,8 +480,7 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
         what = (
             f"the API answered {response.status_code} {response.reason} for"
             f" {redact(str(response.url), secrets)}, a status the endpoint's retry policy does"
-            " not retry. Nothing was loaded by this run; what earlier runs loaded is untouched."
-            f" {advice}"
+            f" not retry. {nothing}; what earlier runs loaded is untouched. {advice}"
         )
     elif isinstance(root, RestsyncError):
         what = str(root)
@@ -497,7 +496,7 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
             f"table '{table}' got a row with no value for {column}, which the config marks as a"
             " key or non-nullable: some records lack that field or have it null. Set the"
             " resource's primary_key to a field every record carries (`restsync check` lists"
-            " them). Nothing was loaded by this run, and its extracted data was dropped."
+            f" them). {nothing}, and its extracted data was dropped."
         )
     elif isinstance(root, UnboundColumnException):
         columns = ", ".join(str(c.get("name")) for c in root.columns)
@@ -518,6 +517,10 @@ def explain_failure(exc: BaseException, source: str, secrets: list[str]) -> Rest
             " it with the trace."
         )
     what = what.removeprefix(f"resource '{resource}': ")  # said once, in `where`
+    if loaded:
+        if nothing not in what:
+            what += f" {nothing}."
+        what += f" {PARTLY_LOADED if kept else ABORTED_IN_PART}"
     message = redact(f"{where}: {what}", secrets)
     error: RestsyncError
     if isinstance(root, CredentialsError):
