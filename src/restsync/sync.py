@@ -263,7 +263,7 @@ def sync(
         if kept:
             log.warning("this run was loaded in part; dlt loads the rest at the next run's start")
         else:
-            abort_pending(pipeline)
+            abort_pending(pipeline, secrets or [])
         if interrupted:  # dlt wraps it; unwrap it
             raise KeyboardInterrupt(PARTLY_LOADED if kept else NOT_COMMITTED) from exc
         raise explain_failure(
@@ -346,7 +346,7 @@ def loaded_tables(pipeline: dlt.Pipeline) -> list[str]:
     return sorted(t for t in tables if not t.startswith("_dlt"))
 
 
-def abort_pending(pipeline: dlt.Pipeline) -> None:
+def abort_pending(pipeline: dlt.Pipeline, secrets: Sequence[str] = ()) -> None:
     """Nothing of a failed or interrupted run is committed: dlt would load its extracted
     packages at the start of the next run (and a package that cannot load, e.g. rows without
     their key, would fail every run after it), so they are aborted and the pipeline's state and
@@ -354,7 +354,7 @@ def abort_pending(pipeline: dlt.Pipeline) -> None:
     try:
         pipeline.abort_packages()
     except Exception as exc:  # e.g. the destination is down: dlt finishes the abort next run
-        log.warning("could not abort this run's pending packages: %s", redact(str(exc)))
+        log.warning("could not abort this run's pending packages: %s", redact(str(exc), secrets))
 
 
 def fast_file_format(pipeline: dlt.Pipeline) -> Any:
