@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +136,11 @@ def variant(spec: dict[str, Any]) -> None:
         options = SyncOptions(
             destination=destination, full_refresh=True, rate_limit=rate, concurrency=concurrency
         )
-        source = build_source(seed_config, options.source_options(name))
-        if spec.get("resources"):
-            source = source.with_resources(*spec["resources"])
+        selection = tuple(spec.get("resources", ()))  # the big collection alone: no children
+        source_options = replace(options.source_options(name), resources=selection)
+        source = build_source(seed_config, source_options)
+        if selection:  # past check_selection: no later sync of this dataset needs the children
+            source = source.with_resources(*selection)
         result = sync(source, options)
         rows = sum(result.loaded_rows.values())
     else:  # plain dlt on the translated config: dlt's session, paging and extract pool

@@ -10,14 +10,28 @@ Then the same bare client on full pages: hosting deployments, 100 records (40 kB
 transport adapter and once on restsync's (`http/transport.py`: one event-loop thread). Its wall
 time per page against the bound's `latency / 16` is how close a client on that transport can
 come to `pages x latency / concurrency` on this machine, before dlt has touched a row.
+
+Two more floors under the 20 ms target, from below:
+- the same pages read by the leanest client Python offers: 16 asyncio tasks on aiohttp, parsed
+  by orjson, one thread, no requests, no threads to hand pages between; with the emulator's own
+  CPU per page (it shares this machine's cores);
+- dlt's extract of those rows alone, no HTTP at all: the same page 2,000 times through a dlt
+  resource with the connector's incremental cursor and key, into dlt's (uncompressed) files.
+A full sync needs at least the first plus the second.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import tempfile
 import threading
 import time
+from typing import Any
 
+import aiohttp
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -88,6 +102,73 @@ def per_page(base_url: str, threads: int, loop: bool, first: int) -> tuple[float
     return wall_ms, (time.process_time() - cpu) / pages * 1000
 
 
+def per_page_asyncio(base_url: str, tasks: int, first: int) -> tuple[float, float]:
+    """Wall and CPU milliseconds per full page on one asyncio loop (aiohttp, orjson): `tasks`
+    tasks each reading PAGE_ROUNDS pages of time ranges from `first` on, as `per_page` does."""
+    token = get_api("hosting").credentials["access_token"]
+    url = base_url + "/v6/deployments"
+
+    async def read_all() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        connector = aiohttp.TCPConnector(limit=tasks)
+        async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+            async with session.get(url, params={"limit": 1}) as response:
+                newest = orjson.loads(await response.read())["deployments"][0]["createdAt"]
+
+            async def work(offset: int) -> None:
+                for i in range(PAGE_ROUNDS):
+                    until = newest - ((first + offset) * PAGE_ROUNDS + i) * HOUR_MS
+                    params = {"limit": 100, "until": until}
+                    async with session.get(url, params=params) as response:
+                        page = orjson.loads(await response.read())
+                    if len(page["deployments"]) != 100:
+                        raise RuntimeError("asked past the oldest deployment: raise PAGE_SCALE")
+
+            await asyncio.gather(*(work(n) for n in range(tasks)))
+
+    started, cpu = time.perf_counter(), time.process_time()
+    asyncio.run(read_all())
+    pages = tasks * PAGE_ROUNDS
+    wall_ms = (time.perf_counter() - started) / pages * 1000
+    return wall_ms, (time.process_time() - cpu) / pages * 1000
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds process `pid` has used (Linux' /proc), or None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def dlt_extract_ms(page: list[dict[str, Any]], pages: int = 2000) -> float:
+    """CPU milliseconds per page of dlt's extract alone: `page` (with distinct keys and cursor
+    values) `pages` times through a resource keyed and cursored as the hosting connector's."""
+    import dlt
+
+    os.environ["SOURCES__DATA_WRITER__DISABLE_COMPRESSION"] = "true"  # as restsync runs it
+    batches = []
+    for n in range(pages):
+        batch = orjson.loads(orjson.dumps(page))
+        for i, row in enumerate(batch):
+            row["uid"], row["createdAt"] = f"d{n}_{i}", 10**12 - (n * len(batch) + i) * 1000
+        batches.append(batch)
+
+    cursor = dlt.sources.incremental("createdAt", initial_value=0)
+
+    @dlt.resource(name="deployments", primary_key="uid", write_disposition="merge")
+    def deployments(since: Any = cursor) -> Any:
+        yield from batches
+
+    with tempfile.TemporaryDirectory() as folder:
+        pipeline = dlt.pipeline("extract_floor", pipelines_dir=folder, destination="duckdb")
+        cpu = time.process_time()
+        pipeline.extract(deployments())
+        return (time.process_time() - cpu) / pages * 1000
+
+
 def main() -> None:
     """Start the emulator, time a bare client at 1 and 16 threads, print the floor."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -114,8 +195,28 @@ def main() -> None:
                   f" {wall_ms:.2f} ms a page (client CPU {cpu_ms:.2f} ms), where the bound"
                   f" allows {allowed:.2f}: {wall_ms / allowed:.2f}x the bound before dlt"
                   " touches a row")  # fmt: skip
+        before = process_cpu_s(emulator.process.pid)
+        wall_ms, cpu_ms = per_page_asyncio(emulator.base_url, CONCURRENCY, 2 * CONCURRENCY)
+        after = process_cpu_s(emulator.process.pid)
+        served = ""
+        if before is not None and after is not None:
+            server_ms = (after - before) * 1000 / (CONCURRENCY * PAGE_ROUNDS)
+            served = f", emulator CPU {server_ms:.2f} ms"
+        print(f"full pages at {PAGES_LATENCY_MS} ms, {CONCURRENCY} asyncio tasks (aiohttp, orjson,"
+              f" one thread): {wall_ms:.2f} ms a page (client CPU {cpu_ms:.2f} ms{served}):"
+              f" {wall_ms / allowed:.2f}x the bound, the leanest Python client")  # fmt: skip
+        token = get_api("hosting").credentials["access_token"]
+        page = requests.get(
+            emulator.base_url + "/v6/deployments",
+            params={"limit": 100},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()["deployments"]
     finally:
         emulator.close()
+    extract_ms = dlt_extract_ms(page)
+    print(f"dlt's extract alone (incremental cursor, merge key, no HTTP): {extract_ms:.2f} ms"
+          f" of CPU a page, {extract_ms / allowed:.2f}x the bound's time a page")  # fmt: skip
 
 
 if __name__ == "__main__":

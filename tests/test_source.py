@@ -6,6 +6,7 @@ past the end, or loads nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,36 @@ def test_an_auto_paginator_pages_and_its_selector_is_still_checked(tmp_path: Pat
                 build_source(config, SourceOptions(name="auto")),
                 SyncOptions(destination=destination),
             )
+
+
+def test_a_lone_top_level_resource_runs_in_dlts_main_loop_and_several_side_by_side(
+    toy: Emulator, tmp_path: Path
+) -> None:
+    """Several top-level resources are read side by side in dlt's extract pool; one alone (or
+    with its children) is read in dlt's main loop, sparing each page a hop through the pool."""
+    seen: dict[str, set[str]] = {}
+
+    def recorder(name: str) -> Any:
+        def record(response: Any) -> None:
+            seen.setdefault(name, set()).add(threading.current_thread().name)
+
+        return record
+
+    config = seed_config(toy)
+    for resource in config["resources"]:
+        if resource["name"] in ("events", "pages"):  # pages dlt's client sends itself
+            resource["endpoint"]["response_actions"] = [recorder(resource["name"])]
+    database = dlt.destinations.duckdb(str(tmp_path / "toy_db.duckdb"))
+
+    def run(*selection: str) -> None:
+        seen.clear()
+        options = SyncOptions(destination=database, dataset_name="toy", resources=selection)
+        sync(build_source(config, options.source_options("rest_api")), options)
+
+    run("events", "pages")
+    assert set(seen) == {"events", "pages"}
+    assert "MainThread" not in seen["events"] | seen["pages"], seen
+    run("events")
+    assert seen == {"events": {"MainThread"}}
+    run("items", "children", "pages")  # two parents run: side by side again
+    assert "MainThread" not in seen["pages"], seen

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
 from dlt.common import jsonpath
 from dlt.common.exceptions import DictValidationException, DltException
 from dlt.extract import DltSource
+from dlt.extract.exceptions import InvalidParallelResourceDataType
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from dlt.sources.rest_api import rest_api_source
 
@@ -27,6 +29,7 @@ __all__ = [
     "close_sessions",
     "default_retry_policy",
     "sessions_of",
+    "top_level_to_run",
 ]
 
 DEFAULT_SOURCE_NAME = "rest_api"
@@ -42,10 +45,11 @@ class SourceOptions:
     name: str = DEFAULT_SOURCE_NAME
     timeout: float | None = None  # seconds per request; None: dlt's RUNTIME__REQUEST_TIMEOUT
     max_retry_delay: float | None = None
-    parallelized: bool = False  # top-level resources side by side (always, above concurrency 1)
+    parallelized: bool = False  # top-level resources side by side, even a lone one
     concurrency: int = DEFAULT_CONCURRENCY  # child requests in flight; 1 = one parent at a time
     rate_limit: RateLimit | None = None  # the host's budget, shared by every worker
     secrets: tuple[str, ...] = ()  # values no error or log line of the session may show
+    resources: tuple[str, ...] = ()  # the resources that will run (a selection); () = all
 
 
 def _runtime() -> Any:
@@ -82,16 +86,36 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
             for r in dlt_config["resources"]
         ]
     try:
-        source = rest_api_source(
-            dlt_config,  # type: ignore[arg-type]
-            name=options.name,
-            parallelized=options.parallelized or options.concurrency > 1,
-        )
+        source = rest_api_source(dlt_config, name=options.name)  # type: ignore[arg-type]
     except (DltException, ValueError, TypeError) as exc:
         raise ConfigError(f"dlt rejected the config: {_dlt_reason(exc)}") from exc
+    roots = top_level_to_run(source, options.resources)
+    if options.parallelized or (options.concurrency > 1 and len(roots) > 1):
+        for name in top_level_to_run(source, ()):
+            with suppress(InvalidParallelResourceDataType):  # skipped, as dlt's source does
+                source.resources[name].parallelize()
     if options.concurrency > 1:
         stream_children(source)
     return source
+
+
+def top_level_to_run(source: DltSource, selected: Collection[str]) -> list[str]:
+    """The top-level resources a run of `selected` (all if empty) extracts: the selected ones
+    and the parents of selected children.
+
+    Several run side by side (dlt's `parallelized`: each in dlt's extract pool). A lone one
+    runs in dlt's main loop, as dlt runs a resource by default: its pages are fetched ahead by
+    restsync's session anyway, and handing each page through dlt's pool cost about a tenth of
+    a big collection's time here (`benchmarks/bench.py volume20`).
+    """
+    names = [name for name in selected if name in source.resources] or list(source.resources)
+    roots: dict[str, None] = {}
+    for name in names:
+        pipe = source.resources[name]._pipe  # dlt's pipe: a transformer's parent, if any
+        while pipe.parent is not None:
+            pipe = pipe.parent
+        roots[pipe.name] = None
+    return list(roots)
 
 
 def _dlt_reason(exc: BaseException) -> str:

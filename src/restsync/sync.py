@@ -119,7 +119,9 @@ class SyncOptions:
     def source_options(self, name: str) -> SourceOptions:
         """The source-side half of these options (HTTP concurrency and rate budget)."""
         concurrency, rate_limit = self.http_settings(name)
-        return SourceOptions(name=name, concurrency=concurrency, rate_limit=rate_limit)
+        return SourceOptions(
+            name=name, concurrency=concurrency, rate_limit=rate_limit, resources=self.resources
+        )
 
 
 def rate_budget(
