@@ -1,4 +1,5 @@
-"""The heap frozen during a run: full GC passes skip what existed before it, and nothing leaks."""
+"""The heap frozen during a run: full GC passes skip what existed before it, young objects are
+collected less often, and nothing leaks."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import dlt
 import pytest
 
 from restsync.errors import RestsyncError
-from restsync.heap import frozen_heap
+from restsync.heap import YOUNG_THRESHOLD, frozen_heap
 from restsync.sync import SyncOptions, sync
 
 
@@ -22,13 +23,18 @@ class _Cycle:
         self.me = self
 
 
-def _sync(tmp_path: Path, name: str, fail: bool = False) -> list[int]:
-    """Sync a one-resource source; the freeze counts the resource saw while it was extracted."""
+def _sync(
+    tmp_path: Path, name: str, fail: bool = False, thresholds: list[tuple[int, ...]] | None = None
+) -> list[int]:
+    """Sync a one-resource source; the freeze counts (and into `thresholds`, the collector's
+    thresholds) the resource saw while it was extracted."""
     seen: list[int] = []
 
     @dlt.resource(name="rows")
     def rows() -> Iterator[dict[str, int]]:
         seen.append(gc.get_freeze_count())
+        if thresholds is not None:
+            thresholds.append(gc.get_threshold())
         yield {"id": 1}
         if fail:
             raise ValueError("the API broke mid-run")
@@ -52,9 +58,34 @@ def test_a_sync_extracts_with_the_old_heap_frozen_and_unfreezes_it(tmp_path: Pat
 
 
 def test_a_failed_sync_unfreezes_the_heap(tmp_path: Path) -> None:
+    before = gc.get_threshold()
     with pytest.raises(RestsyncError):
         _sync(tmp_path, "failing", fail=True)
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+
+
+def test_a_sync_collects_young_objects_less_often_and_restores_the_thresholds(
+    tmp_path: Path,
+) -> None:
+    before = gc.get_threshold()
+    assert before[0] < YOUNG_THRESHOLD  # Python's default, 700
+    seen: list[tuple[int, ...]] = []
+    _sync(tmp_path, "young", thresholds=seen)
+    assert seen == [(YOUNG_THRESHOLD, *before[1:])]
+    assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize("young", [0, 50_000])
+def test_a_callers_own_young_threshold_is_kept_when_off_or_higher(young: int) -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(young, *before[1:])
+    try:
+        with frozen_heap():
+            assert gc.get_threshold()[0] == young
+        assert gc.get_threshold()[0] == young
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_garbage_frozen_in_a_block_is_collected_after_it() -> None:
@@ -69,11 +100,14 @@ def test_garbage_frozen_in_a_block_is_collected_after_it() -> None:
 
 
 def test_blocks_side_by_side_share_one_freeze() -> None:
+    before = gc.get_threshold()
     with frozen_heap():
         with frozen_heap():
             pass
         assert gc.get_freeze_count() > 0  # the inner block's end did not unfreeze the outer's
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD  # nor restore the thresholds
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
 
 
 def test_a_heap_the_caller_froze_stays_frozen(tmp_path: Path) -> None:
