@@ -242,3 +242,38 @@ def test_a_lone_top_level_resource_runs_in_dlts_main_loop_and_several_side_by_si
     assert seen == {"events": {"MainThread"}}
     run("items", "children", "pages")  # two parents run: side by side again
     assert "MainThread" not in seen["pages"], seen
+
+
+def test_a_parallelized_setting_in_the_config_is_kept_as_written(
+    toy: Emulator, tmp_path: Path
+) -> None:
+    seen: dict[str, set[str]] = {}
+
+    def recorder(name: str) -> Any:
+        def record(response: Any) -> None:
+            seen.setdefault(name, set()).add(threading.current_thread().name)
+
+        return record
+
+    config = seed_config(toy)
+    written = {"events": False, "pages": True}
+    for resource in config["resources"]:
+        if resource["name"] in written:
+            resource["endpoint"]["response_actions"] = [recorder(resource["name"])]
+            resource["parallelized"] = written[resource["name"]]
+    database = str(tmp_path / "toy_db.duckdb")
+
+    def run(*selection: str) -> None:
+        seen.clear()
+        options = SyncOptions(
+            destination=dlt.destinations.duckdb(database), dataset_name="toy", resources=selection
+        )
+        sync(build_source(config, options.source_options("rest_api")), options)
+
+    run("events", "pages", "items", "children")
+    assert seen["events"] == {"MainThread"}, seen  # side by side but for the one set to false
+    assert "MainThread" not in seen["pages"], seen
+    run("pages")  # alone, but set to true (which dlt 1.31's rest_api loses for a parent)
+    assert "MainThread" not in seen["pages"], seen
+    truth = truth_rows(toy, "pages")
+    assert table_rows(database, "toy", "pages") == truth

@@ -89,9 +89,12 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
         source = rest_api_source(dlt_config, name=options.name)  # type: ignore[arg-type]
     except (DltException, ValueError, TypeError) as exc:
         raise ConfigError(f"dlt rejected the config: {_dlt_reason(exc)}") from exc
-    roots = top_level_to_run(source, options.resources)
-    if options.parallelized or (options.concurrency > 1 and len(roots) > 1):
-        for name in top_level_to_run(source, ()):
+    side_by_side = options.parallelized or (
+        options.concurrency > 1 and len(top_level_to_run(source, options.resources)) > 1
+    )
+    written = _parallelized_as_written(dlt_config)
+    for name in top_level_to_run(source, ()):
+        if written.get(name, side_by_side):
             with suppress(InvalidParallelResourceDataType):  # skipped, as dlt's source does
                 source.resources[name].parallelize()
     if options.concurrency > 1:
@@ -116,6 +119,24 @@ def top_level_to_run(source: DltSource, selected: Collection[str]) -> list[str]:
             pipe = pipe.parent
         roots[pipe.name] = None
     return list(roots)
+
+
+def _parallelized_as_written(config: Mapping[str, Any]) -> dict[str, bool]:
+    """`parallelized` as the config sets it per resource, itself or in resource_defaults.
+
+    dlt 1.31's rest_api passes a top-level resource's `parallelized: true` to `dlt.resource`,
+    whose wrapper is lost when rest_api binds the resource's arguments: it would run in dlt's
+    main loop. restsync parallelizes it after binding, as dlt's source-wide flag does.
+    """
+    defaults = config.get("resource_defaults")
+    default = defaults.get("parallelized") if isinstance(defaults, Mapping) else None
+    written: dict[str, bool] = {}
+    for resource in config.get("resources") or ():
+        if isinstance(resource, Mapping) and resource.get("parallelized", default) is not None:
+            written[str(resource.get("name"))] = bool(resource.get("parallelized", default))
+        elif isinstance(resource, str) and default is not None:
+            written[resource] = bool(default)
+    return written
 
 
 def _dlt_reason(exc: BaseException) -> str:
