@@ -16,7 +16,9 @@ process too, so its peak RSS is its own. `--quick` shrinks every workload (for a
 - volume: hosting deployments only (~200,000 records), no latency, end to end into DuckDB.
 - volume20: the same at 20 ms latency: restsync reads time ranges side by side, plain dlt one
   page after another; against the bound `pages x latency / concurrency`. `restsync_req` is
-  restsync on requests' own transport adapter (`RESTSYNC_HTTP_TRANSPORT=requests`).
+  restsync on requests' own transport adapter (`RESTSYNC_HTTP_TRANSPORT=requests`). Bare
+  clients that load nothing read the same pages for scale: a requests client on 16 threads, on
+  each transport, and the leanest Python client (asyncio tasks, aiohttp, orjson).
 - pages: one long offset collection (commerce customers, 500 pages of 100) at 20 ms latency:
   restsync's pages ahead vs plain dlt's one page after another, against the bound
   `pages x latency / concurrency`; `served` is the emulator's first-to-last request span.
@@ -264,11 +266,12 @@ def volume(folder: str, quick: bool, latency_ms: int = 0) -> dict[str, Any]:
             out["restsync_req"] = runs["vol_on_requests"]
         out["dlt_default"] = measure(emulator, base, "vol_dlt", mode="dlt_default")
         if latency_ms:  # what a bare requests client does on these pages, dlt aside
-            from latency_floor import per_page  # latency_floor imports this module
+            from latency_floor import per_page, per_page_asyncio  # it imports this module
 
             url, n = emulator.base_url, CONCURRENCY
             out["bare_client_ms_per_page"] = per_page(url, n, loop=False, first=0)[0]
             out["bare_loop_ms_per_page"] = per_page(url, n, loop=True, first=n)[0]
+            out["bare_asyncio_ms_per_page"] = per_page_asyncio(url, n, first=2 * n)[0]
     finally:
         emulator.close()
     if latency_ms:
@@ -276,6 +279,7 @@ def volume(folder: str, quick: bool, latency_ms: int = 0) -> dict[str, Any]:
         out["bound_seconds"] = pages_needed * latency_ms / 1000 / CONCURRENCY
         out["bare_client_seconds"] = pages_needed * out["bare_client_ms_per_page"] / 1000
         out["bare_loop_seconds"] = pages_needed * out["bare_loop_ms_per_page"] / 1000
+        out["bare_asyncio_seconds"] = pages_needed * out["bare_asyncio_ms_per_page"] / 1000
     return out
 
 
@@ -361,6 +365,11 @@ def report(results: dict[str, Any]) -> None:
             print(f"  a bare requests client ({CONCURRENCY} threads, JSON parsed, nothing"
                   f" loaded) would take {bare:.1f} s on requests' adapter: {bare / bound:.2f}x"
                   f" the bound; {loop:.1f} s on restsync's: {loop / bound:.2f}x")  # fmt: skip
+        lean = runs.get("bare_asyncio_seconds")
+        if lean and bound:
+            print(f"  the leanest client ({CONCURRENCY} asyncio tasks on one thread, aiohttp and"
+                  f" orjson, nothing loaded) would take {lean:.1f} s: {lean / bound:.2f}x the"
+                  " bound")  # fmt: skip
 
 
 def main() -> None:
