@@ -37,7 +37,9 @@ from requests.adapters import HTTPAdapter
 
 from bench import CONCURRENCY, PAGES_LATENCY_MS, Emulator
 from restsync.emulators import get_api
+from restsync.heap import frozen_heap
 from restsync.http.transport import LoopAdapter
+from restsync.sync import EXTRACT_UNCOMPRESSED_ENV, run_environment
 
 ROUNDS = 40  # requests per thread
 PAGE_ROUNDS = 60  # pages per thread
@@ -145,10 +147,10 @@ def process_cpu_s(pid: int) -> float | None:
 
 def dlt_extract_ms(page: list[dict[str, Any]], pages: int = 2000) -> float:
     """CPU milliseconds per page of dlt's extract alone: `page` (with distinct keys and cursor
-    values) `pages` times through a resource keyed and cursored as the hosting connector's."""
+    values) `pages` times through a resource keyed and cursored as the hosting connector's,
+    extracted as restsync runs it (files not gzipped, the heap frozen)."""
     import dlt
 
-    os.environ["SOURCES__DATA_WRITER__DISABLE_COMPRESSION"] = "true"  # as restsync runs it
     batches = []
     for n in range(pages):
         batch = orjson.loads(orjson.dumps(page))
@@ -162,11 +164,15 @@ def dlt_extract_ms(page: list[dict[str, Any]], pages: int = 2000) -> float:
     def deployments(since: Any = cursor) -> Any:
         yield from batches
 
-    with tempfile.TemporaryDirectory() as folder:
+    uncompressed = {EXTRACT_UNCOMPRESSED_ENV: "true"}
+    with tempfile.TemporaryDirectory() as folder, run_environment(uncompressed), frozen_heap():
         pipeline = dlt.pipeline("extract_floor", pipelines_dir=folder, destination="duckdb")
-        cpu = time.process_time()
-        pipeline.extract(deployments())
-        return (time.process_time() - cpu) / pages * 1000
+        try:
+            cpu = time.process_time()
+            pipeline.extract(deployments())
+            return (time.process_time() - cpu) / pages * 1000
+        finally:
+            pipeline.deactivate()  # its folder goes with this block
 
 
 def main() -> None:

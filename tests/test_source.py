@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -214,8 +215,9 @@ def test_an_auto_paginator_pages_and_its_selector_is_still_checked(tmp_path: Pat
 def test_a_lone_top_level_resource_runs_in_dlts_main_loop_and_several_side_by_side(
     toy: Emulator, tmp_path: Path
 ) -> None:
-    """Several top-level resources are read side by side in dlt's extract pool; one alone (or
-    with its children) is read in dlt's main loop, sparing each page a hop through the pool."""
+    """Several top-level resources are read side by side in dlt's extract pool, and so is a
+    parent whose children run (its next page comes while the main loop feeds them); one alone
+    is read in dlt's main loop, sparing each page a hop through the pool."""
     seen: dict[str, set[str]] = {}
 
     def recorder(name: str) -> Any:
@@ -226,7 +228,7 @@ def test_a_lone_top_level_resource_runs_in_dlts_main_loop_and_several_side_by_si
 
     config = seed_config(toy)
     for resource in config["resources"]:
-        if resource["name"] in ("events", "pages"):  # pages dlt's client sends itself
+        if resource["name"] in ("events", "pages", "items"):  # first pages: in dlt's thread
             resource["endpoint"]["response_actions"] = [recorder(resource["name"])]
     database = dlt.destinations.duckdb(str(tmp_path / "toy_db.duckdb"))
 
@@ -241,7 +243,11 @@ def test_a_lone_top_level_resource_runs_in_dlts_main_loop_and_several_side_by_si
     run("events")
     assert seen == {"events": {"MainThread"}}
     run("items", "children", "pages")  # two parents run: side by side again
-    assert "MainThread" not in seen["pages"], seen
+    assert "MainThread" not in seen["pages"] | seen["items"], seen
+    run("children")  # one parent, with its children
+    assert "MainThread" not in seen["items"], seen
+    run("items")  # alone
+    assert "MainThread" in seen["items"], seen
 
 
 def test_a_parallelized_setting_in_the_config_is_kept_as_written(
@@ -263,12 +269,13 @@ def test_a_parallelized_setting_in_the_config_is_kept_as_written(
             resource["parallelized"] = written[resource["name"]]
     database = str(tmp_path / "toy_db.duckdb")
 
-    def run(*selection: str) -> None:
+    def run(*selection: str, parallelized: bool = False) -> None:
         seen.clear()
         options = SyncOptions(
             destination=dlt.destinations.duckdb(database), dataset_name="toy", resources=selection
         )
-        sync(build_source(config, options.source_options("rest_api")), options)
+        source_options = replace(options.source_options("rest_api"), parallelized=parallelized)
+        sync(build_source(config, source_options), options)
 
     run("events", "pages", "items", "children")
     assert seen["events"] == {"MainThread"}, seen  # side by side but for the one set to false
@@ -277,3 +284,5 @@ def test_a_parallelized_setting_in_the_config_is_kept_as_written(
     assert "MainThread" not in seen["pages"], seen
     truth = truth_rows(toy, "pages")
     assert table_rows(database, "toy", "pages") == truth
+    run("events", parallelized=True)  # the option wins over the config
+    assert "MainThread" not in seen["events"], seen

@@ -28,6 +28,7 @@ __all__ = [
     "build_source",
     "close_sessions",
     "default_retry_policy",
+    "runs_alone",
     "sessions_of",
     "top_level_to_run",
 ]
@@ -45,11 +46,13 @@ class SourceOptions:
     name: str = DEFAULT_SOURCE_NAME
     timeout: float | None = None  # seconds per request; None: dlt's RUNTIME__REQUEST_TIMEOUT
     max_retry_delay: float | None = None
-    parallelized: bool = False  # top-level resources side by side, even a lone one
+    parallelized: bool = False  # every top-level resource in dlt's pool, whatever the config
     concurrency: int = DEFAULT_CONCURRENCY  # child requests in flight; 1 = one parent at a time
     rate_limit: RateLimit | None = None  # the host's budget, shared by every worker
     secrets: tuple[str, ...] = ()  # values no error or log line of the session may show
-    resources: tuple[str, ...] = ()  # the resources that will run (a selection); () = all
+    # the selection it will be synced with (SyncOptions.resources; () = all): one top-level
+    # resource without children runs in dlt's main loop (`runs_alone`)
+    resources: tuple[str, ...] = ()
 
 
 def _runtime() -> Any:
@@ -89,12 +92,10 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
         source = rest_api_source(dlt_config, name=options.name)  # type: ignore[arg-type]
     except (DltException, ValueError, TypeError) as exc:
         raise ConfigError(f"dlt rejected the config: {_dlt_reason(exc)}") from exc
-    side_by_side = options.parallelized or (
-        options.concurrency > 1 and len(top_level_to_run(source, options.resources)) > 1
-    )
+    side_by_side = options.concurrency > 1 and not runs_alone(source, options.resources)
     written = _parallelized_as_written(dlt_config)
     for name in top_level_to_run(source, ()):
-        if written.get(name, side_by_side):
+        if options.parallelized or written.get(name, side_by_side):
             with suppress(InvalidParallelResourceDataType):  # skipped, as dlt's source does
                 source.resources[name].parallelize()
     if options.concurrency > 1:
@@ -104,21 +105,32 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
 
 def top_level_to_run(source: DltSource, selected: Collection[str]) -> list[str]:
     """The top-level resources a run of `selected` (all if empty) extracts: the selected ones
-    and the parents of selected children.
-
-    Several run side by side (dlt's `parallelized`: each in dlt's extract pool). A lone one
-    runs in dlt's main loop, as dlt runs a resource by default: its pages are fetched ahead by
-    restsync's session anyway, and handing each page through dlt's pool cost about a tenth of
-    a big collection's time here (`benchmarks/bench.py volume20`).
-    """
-    names = [name for name in selected if name in source.resources] or list(source.resources)
+    and the parents of selected children."""
     roots: dict[str, None] = {}
-    for name in names:
+    for name in _to_run(source, selected):
         pipe = source.resources[name]._pipe  # dlt's pipe: a transformer's parent, if any
         while pipe.parent is not None:
             pipe = pipe.parent
         roots[pipe.name] = None
     return list(roots)
+
+
+def runs_alone(source: DltSource, selected: Collection[str]) -> bool:
+    """True if a run of `selected` (all if empty) extracts one top-level resource and no child.
+
+    Top-level resources otherwise run in dlt's extract pool (`parallelized`): side by side, and
+    a parent's next page is fetched there while dlt's main loop hands its items to the
+    children. A resource alone runs in dlt's main loop, as dlt runs a resource by default: its
+    pages are fetched ahead by restsync's session anyway, and handing each page through dlt's
+    pool cost about a tenth of a big collection's time here (`benchmarks/bench.py volume20`).
+    """
+    names = _to_run(source, selected)
+    children = any(source.resources[name]._pipe.parent is not None for name in names)
+    return not children and len(top_level_to_run(source, names)) == 1
+
+
+def _to_run(source: DltSource, selected: Collection[str]) -> list[str]:
+    return [name for name in selected if name in source.resources] or list(source.resources)
 
 
 def _parallelized_as_written(config: Mapping[str, Any]) -> dict[str, bool]:
