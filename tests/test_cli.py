@@ -116,3 +116,57 @@ def test_masked_logging_never_raises_into_the_caller() -> None:
     finally:
         cli._MaskingRecords.secrets = ()
     assert "password is ***" in written.getvalue() and "hunter22" not in written.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        (["sync", "feature_flags"], {"RUNTIME__REQUEST_TIMEOUT": "abc"}, "request_timeout"),
+        (["sync", "feature_flags"], {"RESTSYNC_HTTP_TRANSPORT": "curl"}, "use 'aiohttp'"),
+        (["emulate", "feature_flags", "--fail-rate", "2"], {}, "fail_rate"),
+    ],
+)
+def test_a_bad_setting_is_one_error_line_not_a_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], said: str
+) -> None:
+    exe = Path(sys.executable).parent / "restsync"
+    credentials = {
+        f"SOURCES__FEATURE_FLAGS__{name.upper()}": value
+        for name, value in get_api("feature_flags").credentials.items()
+    }
+    settings = {
+        **os.environ,
+        **credentials,
+        "SOURCES__FEATURE_FLAGS__BASE_URL": "http://127.0.0.1:9",
+        **env,
+    }
+    done = subprocess.run(
+        [str(exe), *args], cwd=tmp_path, env=settings, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "error:" in done.stderr, done.stderr
+    assert said in done.stderr, done.stderr
+
+
+def test_emulate_on_a_taken_port_says_so() -> None:
+    import socket
+
+    exe = Path(sys.executable).parent / "restsync"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(exe), "emulate", "feature_flags", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stderr
+    assert f"cannot serve on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_lint_refuses_an_unknown_format() -> None:
+    result = CliRunner().invoke(app, ["lint", "feature_flags", "--format", "xml"])
+    assert result.exit_code == 2
+    assert "use text or json" in result.output

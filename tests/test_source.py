@@ -286,3 +286,23 @@ def test_a_parallelized_setting_in_the_config_is_kept_as_written(
     assert table_rows(database, "toy", "pages") == truth
     run("events", parallelized=True)  # the option wins over the config
     assert "MainThread" not in seen["events"], seen
+
+
+@pytest.mark.parametrize("base_url", ["127.0.0.1:8080/v1", "ftp://127.0.0.1/v1"])
+def test_a_base_url_without_http_is_refused_before_any_request(base_url: str) -> None:
+    config = {"client": {"base_url": base_url}, "resources": ["items"]}
+    with pytest.raises(ConfigError) as info:
+        build_source(config)
+    message = str(info.value)
+    assert "client.base_url" in message and base_url in message, message
+    assert "https://127.0.0.1" in message, message  # what to write instead
+
+
+def test_a_destination_that_cannot_be_opened_is_explained(toy: Emulator, tmp_path: Path) -> None:
+    database = str(tmp_path / "gone" / "toy_db.duckdb")  # a folder that does not exist
+    options = SyncOptions(destination=dlt.destinations.duckdb(database), dataset_name="toy")
+    with pytest.raises(SyncError) as info:
+        sync(build_source(seed_config(toy), options.source_options("rest_api")), options)
+    message = str(info.value)
+    assert "could not open the destination" in message, message
+    assert "DESTINATION__DUCKDB__CREDENTIALS" in message and "unexpected" not in message, message

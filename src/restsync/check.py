@@ -7,6 +7,7 @@ each placeholder was filled, and what pagination the page showed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,6 +195,8 @@ def _describe(probe: Probe, page: Any, as_loaded: Any) -> None:
     if probe.first is not None:
         probe.fields = tuple(probe.first)
         probe.key_missing = tuple(k for k in probe.key if k not in probe.first)
-    probe.pagination = str(page.paginator).split(":")[0] if page.paginator else "none"
+    # dlt's str() of a paginator: "<Class> at <address>: <settings>"; the address says nothing
+    shown = re.sub(r" at [0-9a-fx]+\b", "", str(page.paginator)) if page.paginator else "none"
+    probe.pagination = shown.split(":")[0]
     probe.more_pages = page.paginator.has_next_page if page.paginator else None
     probe.ok = probe.selector_matched is not False and not probe.key_missing

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import dlt
 import typer
+from dlt.common.exceptions import DltException
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -103,15 +104,26 @@ class _MaskingRecords:
 @app.command("list")
 def list_connectors() -> None:
     """List the built-in connectors and their resources."""
-    table = Table("connector", "resources", "secrets (SOURCES__<CONNECTOR>__<NAME>)", "about")
+    rows = []
     for name in connectors.available():
         connector = connectors.get_connector(name)
-        table.add_row(
-            name,
-            "\n".join(connector.resources()),
-            "\n".join((*connector.secrets, *connector.settings)),
-            connector.description,
-        )
+        names = (name, connector.resources(), (*connector.secrets, *connector.settings))
+        rows.append((*names, connector.description))
+    table = Table(
+        "connector",
+        "resources",
+        "settings",
+        "about",
+        caption="set each setting as SOURCES__<CONNECTOR>__<SETTING> or in .dlt/secrets.toml",
+    )
+    for index, column in enumerate(table.columns[:3]):  # names to type in full: never cut
+        texts = [row[index] if isinstance(row[index], str) else "" for row in rows]
+        texts += [text for row in rows if not isinstance(row[index], str) for text in row[index]]
+        column.min_width = max(len(text) for text in texts)
+        column.no_wrap = True
+    table.columns[3].ratio = 1
+    for name, resources, secrets, about in rows:
+        table.add_row(name, "\n".join(resources), "\n".join(secrets), about)
     out.print(table)
 
 
@@ -128,7 +140,11 @@ def sync(
     dataset: Annotated[str | None, typer.Option(help="Dataset (schema) name.")] = None,
     resources: Annotated[str | None, typer.Option(help="Comma-separated resources.")] = None,
     full_refresh: Annotated[
-        bool, typer.Option(help="Drop this source's tables and state, start over.")
+        bool,
+        typer.Option(
+            help="Drop this source's tables and state, start over (with --resources: only"
+            " those resources').",
+        ),
     ] = False,
     concurrency: Annotated[
         int | None,
@@ -193,6 +209,10 @@ def lint(
     from restsync.config.lint import Severity, lint_file
     from restsync.config.lint import lint as lint_config
 
+    if output not in ("text", "json"):
+        raise typer.BadParameter(f"{output!r}: use text or json", param_hint="--format")
+    if fix and not is_file(target):
+        err.print("note: --fix writes fixes beside a config file; a built-in connector has none")
     try:
         if is_file(target):
             findings = lint_file(target)
@@ -270,19 +290,22 @@ def emulate(
     """Serve an emulated API on 127.0.0.1 until Ctrl-C."""
     from restsync.emulators import EmulatorOptions, Faults, serve
 
-    faults = Faults(
-        latency_ms=latency_ms,
-        rate_limit=rate_limit,
-        fail_rate=fail_rate,
-        drop_rate=drop_rate,
-        quota_headers=quota_headers,
-    )
     try:
+        faults = Faults(
+            latency_ms=latency_ms,
+            rate_limit=rate_limit,
+            fail_rate=fail_rate,
+            drop_rate=drop_rate,
+            quota_headers=quota_headers,
+        )
         serve(connector, EmulatorOptions(scale=scale, seed=seed, faults=faults, port=port))
     except KeyboardInterrupt:
         err.print("emulator stopped")
     except (RestsyncError, KeyError, ValueError) as exc:
         raise _fail(exc, False) from None
+    except OSError as exc:  # e.g. the port is taken
+        message = f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}"
+        raise _fail(OSError(message), False) from None
 
 
 @app.command()
@@ -343,3 +366,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except DltException as exc:  # dlt's own settings (e.g. RUNTIME__*) it cannot read
+        message = escape(redact(str(exc), _MaskingRecords.secrets))
+        err.print(f"[bold red]error:[/] dlt: {message}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_FAILED)

@@ -18,6 +18,7 @@ from restsync.config.dialect import Translation, translate
 from restsync.errors import ConfigError
 from restsync.fanout import stream_children
 from restsync.http.budget import RateLimit
+from restsync.http.redact import redact
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT, RetryingSession
 from restsync.http.slices import TimeSlices, time_cursor
@@ -76,6 +77,7 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     """The dlt source for a seed-format config, with restsync's retries on every request."""
     options = options or SourceOptions()
     translation = translate(config)
+    _check_base_url(translation.config["client"].get("base_url"), options.secrets)
     session = make_session(translation, options)
     dlt_config = dict(translation.config)
     dlt_config["client"] = {**dlt_config["client"], "session": session}
@@ -101,6 +103,19 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
     if options.concurrency > 1:
         stream_children(source)
     return source
+
+
+def _check_base_url(base_url: Any, secrets: tuple[str, ...]) -> None:
+    """A base URL without http(s):// would fail on every request, as requests' InvalidSchema."""
+    if not isinstance(base_url, str) or base_url.lower().startswith(("http://", "https://")):
+        return
+    shown = redact(base_url, secrets)
+    scheme = base_url.partition("://")[0] if "://" in base_url else None
+    problem = f"its scheme {scheme!r} is not http or https" if scheme else "it has no scheme"
+    raise ConfigError(
+        f"base_url {shown!r}: {problem}; write e.g. 'https://{shown.partition('://')[2] or shown}'",
+        key="client.base_url",
+    )
 
 
 def top_level_to_run(source: DltSource, selected: Collection[str]) -> list[str]:

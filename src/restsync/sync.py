@@ -19,6 +19,8 @@ from dlt.common.configuration.exceptions import (
 )
 from dlt.common.exceptions import DltException
 from dlt.common.schema.exceptions import UnboundColumnException
+from dlt.common.typing import TRefreshMode
+from dlt.destinations.exceptions import DestinationConnectionError
 from dlt.extract import DltResource, DltSource
 from dlt.load.exceptions import (
     LoadClientJobException,
@@ -245,8 +247,9 @@ def sync(
     kept_before = pending_packages(pipeline)  # a run kept by the last sync: dlt loads it first
     try:
         with frozen_heap(), run_environment(run_settings(pipeline, concurrency)):
-            if options.full_refresh:
-                pipeline.run(source, refresh="drop_sources", loader_file_format=file_format)
+            if options.full_refresh:  # a selection starts over alone: its tables and state
+                refresh: TRefreshMode = "drop_resources" if options.resources else "drop_sources"
+                pipeline.run(source, refresh=refresh, loader_file_format=file_format)
             else:
                 pipeline.run(source, loader_file_format=file_format)
     except BaseException as exc:
@@ -508,6 +511,9 @@ def explain_failure(
             " primary_key to a field its records carry (`restsync check` lists them). Nothing"
             " was loaded by this run, and its extracted data was dropped."
         )
+    elif (refused := _first(causes, DestinationConnectionError)) is not None:
+        what = f"dlt could not open the destination: {str(root).strip()}. {nothing}. "
+        what += _destination_advice(refused, root)
     elif isinstance(root, ConfigFieldMissingException):
         what = (
             f"a setting is missing: {root}. Set it as an environment variable or in"
@@ -547,6 +553,27 @@ def _null_key(causes: list[BaseException]) -> tuple[str, str] | None:
             if match:
                 return match.group("t"), match.group("c")
     return None
+
+
+def _first(causes: list[BaseException], kind: type[BaseException]) -> BaseException | None:
+    return next((cause for cause in causes if isinstance(cause, kind)), None)
+
+
+def _destination_advice(refused: BaseException, root: BaseException) -> str:
+    """What to do when dlt could not connect to the destination."""
+    client = str(getattr(refused, "client_type", ""))
+    if "duckdb" in client.lower() and "No such file or directory" in str(root):
+        return (
+            "The DuckDB file's folder does not exist. Unless DESTINATION__DUCKDB__CREDENTIALS"
+            " names a file, dlt keeps a pipeline's file in the folder where the pipeline first"
+            " ran; if that folder is gone, name a file (DESTINATION__DUCKDB__CREDENTIALS="
+            "path/to/file.duckdb) and sync with --full-refresh: the pipeline's state still"
+            " describes what the lost file held."
+        )
+    return (
+        "Check its credentials (DESTINATION__<NAME>__CREDENTIALS, or [destination.<name>."
+        "credentials] in .dlt/secrets.toml) and that it is up and reachable."
+    )
 
 
 def _most_specific(causes: list[BaseException]) -> BaseException:

@@ -136,6 +136,29 @@ def test_full_refresh_starts_over(emu: Emulator, tmp_path: Path) -> None:
     assert result.table_rows["products"] == len(emu.truth("products"))
 
 
+def test_a_full_refresh_of_a_selection_leaves_the_other_tables_alone(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    run(emu, tmp_path)
+    touch(emu.store, "orders", emu.truth("orders")[0].record["idorder"], {"status": "edited"})
+    emu.requests.clear()
+    result = run(emu, tmp_path, resources=("products",), full_refresh=True)
+    requests = emu.requests.select(resource="products", outcome=Outcome.SERVED)
+    assert requests[0].query["updated_after"] == "1970-01-01 00:00:00"  # products: anew
+    assert not emu.requests.select(resource="orders")
+    assert result.table_rows["products"] == len(emu.truth("products"))
+    database = str(tmp_path / "shop.duckdb")
+    for resource in ("customers", "orders"):  # as the first run loaded them, not dropped
+        assert sum(table_rows(database, CONNECTOR, resource).values()) == len(
+            emu.truth(resource)
+        ), resource
+    emu.requests.clear()
+    run(emu, tmp_path)  # orders' state was kept too: only the edit is read again
+    orders = emu.requests.select(resource="orders", outcome=Outcome.SERVED)
+    assert orders[0].query["updated_after"] != "1970-01-01 00:00:00"
+    assert_equals_truth(emu, tmp_path)
+
+
 def test_500_is_not_retried_and_loses_nothing(emu: Emulator, tmp_path: Path) -> None:
     run(emu, tmp_path)
     touch(emu.store, "products", emu.truth("products")[0].record["idproduct"], {"name": "new"})

@@ -370,3 +370,30 @@ def test_pages_that_finished_before_their_discard_leave_nothing_behind() -> None
             session.discard(token)
         assert not session._dropped and not session._running
         session.close()
+
+
+def test_a_host_that_cannot_be_reached_is_not_called_failing_or_rate_limiting() -> None:
+    import socket
+
+    from restsync.errors import RetriesExhaustedError
+
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    session = RetryingSession(default_policy=RetryPolicy(max_retries=1, backoff_factor=0))
+    with pytest.raises(RetriesExhaustedError) as info:
+        session.get(f"http://127.0.0.1:{port}/items", timeout=5)
+    message = str(info.value)
+    assert "connection refused" in message and "could not be reached" in message, message
+    assert "rate limiting" not in message, message
+
+
+def test_an_api_that_keeps_failing_is_still_called_failing() -> None:
+    from restsync.errors import RetriesExhaustedError
+
+    with scripted_server() as server:
+        server.script("/items", Reply(503), Reply(503))
+        session = RetryingSession(default_policy=RetryPolicy(max_retries=1, backoff_factor=0))
+        with pytest.raises(RetriesExhaustedError) as info:
+            session.get(server.base_url + "/items", timeout=5)
+    assert "failing or rate limiting" in str(info.value)

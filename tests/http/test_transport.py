@@ -23,6 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Timeout
 
+from restsync.errors import ConfigError
 from restsync.http.session import RetryingSession
 from restsync.http.transport import TRANSPORT_ENV, LoopAdapter, adapter_for
 
@@ -155,7 +156,7 @@ def test_restsync_sessions_send_through_the_event_loop_unless_told_otherwise(
     with RetryingSession() as plain:
         assert type(plain.adapters["https://"]) is HTTPAdapter
     monkeypatch.setenv(TRANSPORT_ENV, "curl")
-    with pytest.raises(ValueError, match="RESTSYNC_HTTP_TRANSPORT='curl'"):
+    with pytest.raises(ConfigError, match="RESTSYNC_HTTP_TRANSPORT='curl'"):
         RetryingSession()
 
 

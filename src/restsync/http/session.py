@@ -413,7 +413,13 @@ class RetryingSession(Session):
             except TRANSIENT_EXCEPTIONS as exc:
                 if not policy.retry_connection_errors or attempt >= policy.max_attempts:
                     raise RetriesExhaustedError(
-                        _exhausted_message(endpoint, self._safe(request), _why(exc), attempt),
+                        _exhausted_message(
+                            endpoint,
+                            self._safe(request),
+                            _why(exc),
+                            attempt,
+                            reached=_reason(exc) is None,
+                        ),
                         attempts=attempt,
                         status=None,
                         url=self._safe(request),
@@ -569,19 +575,32 @@ CONNECTION_REASONS = (  # what the socket said, and what the user can do about i
 )
 
 
-def _why(exc: BaseException) -> str:
-    """A failed connection's kind, with its cause where the socket named one."""
+def _reason(exc: BaseException) -> str | None:
+    """Why a connection could not be made, where the socket named a cause the user can fix."""
     text = str(exc)
     for needles, reason in CONNECTION_REASONS:
         if any(needle in text for needle in needles):
-            return f"{type(exc).__name__} ({reason})"
-    return type(exc).__name__
+            return reason
+    return None
 
 
-def _exhausted_message(endpoint: str | None, url: str, why: str, attempts: int) -> str:
+def _why(exc: BaseException) -> str:
+    """A failed connection's kind, with its cause where the socket named one."""
+    reason = _reason(exc)
+    return f"{type(exc).__name__} ({reason})" if reason else type(exc).__name__
+
+
+def _exhausted_message(
+    endpoint: str | None, url: str, why: str, attempts: int, *, reached: bool = True
+) -> str:
+    """A request that kept failing: `reached`, the API answered or broke off (it is failing or
+    limiting); else it could not be reached at all (the URL, network or TLS are wrong)."""
     who = f"resource '{endpoint}': " if endpoint else ""
-    return (
-        f"{who}{why} for {url} persisted after {attempts} attempts"
-        f" ({attempts - 1} retries); the API is failing or rate limiting: try again later"
-        " or raise max_retries in the endpoint's error_handler"
+    advice = (
+        "the API is failing or rate limiting: try again later or raise max_retries in the"
+        " endpoint's error_handler"
+        if reached
+        else "the API could not be reached: fix what is named above, then run again"
     )
+    tries = f"{attempts} attempts ({attempts - 1} retries)"
+    return f"{who}{why} for {url} persisted after {tries}; {advice}"

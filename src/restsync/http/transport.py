@@ -52,6 +52,8 @@ from urllib3 import HTTPHeaderDict
 from urllib3.util.ssl_ import create_urllib3_context
 from yarl import URL
 
+from restsync.errors import ConfigError
+
 __all__ = ["TRANSPORT_ENV", "LoopAdapter", "adapter_for"]
 
 TRANSPORT_ENV = "RESTSYNC_HTTP_TRANSPORT"
@@ -73,7 +75,7 @@ def adapter_for(pool_size: int) -> BaseAdapter:
     if choice == "requests":
         return fallback
     if choice != "aiohttp":
-        raise ValueError(f"{TRANSPORT_ENV}={choice!r}: use 'aiohttp' (the default) or 'requests'")
+        raise ConfigError(f"{TRANSPORT_ENV}={choice!r}: use 'aiohttp' (the default) or 'requests'")
     return LoopAdapter(fallback)
 
 
