@@ -212,6 +212,15 @@ def test_an_auto_paginator_pages_and_its_selector_is_still_checked(tmp_path: Pat
             )
 
 
+def _thread_of(name: str, seen: dict[str, set[str]]) -> Any:
+    """A response action noting the thread each of the resource's requests was sent from."""
+
+    def record(response: Any) -> None:
+        seen.setdefault(name, set()).add(threading.current_thread().name)
+
+    return record
+
+
 def test_a_lone_top_level_resource_runs_in_dlts_main_loop_and_several_side_by_side(
     toy: Emulator, tmp_path: Path
 ) -> None:
@@ -219,17 +228,10 @@ def test_a_lone_top_level_resource_runs_in_dlts_main_loop_and_several_side_by_si
     parent whose children run (its next page comes while the main loop feeds them); one alone
     is read in dlt's main loop, sparing each page a hop through the pool."""
     seen: dict[str, set[str]] = {}
-
-    def recorder(name: str) -> Any:
-        def record(response: Any) -> None:
-            seen.setdefault(name, set()).add(threading.current_thread().name)
-
-        return record
-
     config = seed_config(toy)
     for resource in config["resources"]:
         if resource["name"] in ("events", "pages", "items"):  # first pages: in dlt's thread
-            resource["endpoint"]["response_actions"] = [recorder(resource["name"])]
+            resource["endpoint"]["response_actions"] = [_thread_of(resource["name"], seen)]
     database = dlt.destinations.duckdb(str(tmp_path / "toy_db.duckdb"))
 
     def run(*selection: str) -> None:
@@ -254,18 +256,11 @@ def test_a_parallelized_setting_in_the_config_is_kept_as_written(
     toy: Emulator, tmp_path: Path
 ) -> None:
     seen: dict[str, set[str]] = {}
-
-    def recorder(name: str) -> Any:
-        def record(response: Any) -> None:
-            seen.setdefault(name, set()).add(threading.current_thread().name)
-
-        return record
-
     config = seed_config(toy)
     written = {"events": False, "pages": True}
     for resource in config["resources"]:
         if resource["name"] in written:
-            resource["endpoint"]["response_actions"] = [recorder(resource["name"])]
+            resource["endpoint"]["response_actions"] = [_thread_of(resource["name"], seen)]
             resource["parallelized"] = written[resource["name"]]
     database = str(tmp_path / "toy_db.duckdb")
 
