@@ -170,3 +170,34 @@ def test_lint_refuses_an_unknown_format() -> None:
     result = CliRunner().invoke(app, ["lint", "feature_flags", "--format", "xml"])
     assert result.exit_code == 2
     assert "use text or json" in result.output
+
+
+def test_a_clean_sync_prints_no_dlt_warnings(tmp_path: Path) -> None:
+    """dlt's own log lines (here: a column that only ever held nulls) stay out of a clean run's
+    output unless --debug or dlt's log level asks for them."""
+    from restsync.emulators import run_emulator
+
+    exe = Path(sys.executable).parent / "restsync"
+    with run_emulator("product_analytics") as emu:
+        settings = {
+            f"SOURCES__PRODUCT_ANALYTICS__{name.upper()}": value
+            for name, value in emu.credentials.items()
+        }
+        env = {**os.environ, **settings, "DLT_DATA_DIR": str(tmp_path / "dlt")}
+        env.pop("RUNTIME__LOG_LEVEL", None)
+        command = [str(exe), "sync", "product_analytics", "--base-url", emu.base_url]
+        done = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        assert "WARNING" not in done.stderr, done.stderr
+        debug = subprocess.run(
+            [*command, "--debug"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert debug.returncode == 0, debug.stderr
+    assert "did not receive any data" in debug.stderr  # the warning is dlt's, and real

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import dlt
 import typer
+from dlt.common import logger as dlt_logger
 from dlt.common.exceptions import DltException
 from rich.console import Console
 from rich.markup import escape
@@ -72,6 +73,8 @@ def _setup_logging(debug: bool) -> None:
         # dlt's own job tracebacks (the error message says what failed and why), unless the
         # user set dlt's level (env or .dlt/config.toml)
         os.environ["RUNTIME__LOG_LEVEL"] = "CRITICAL"
+        if dlt_logger.LOGGER is not None:  # made by reading the config just now, at WARNING
+            dlt_logger.LOGGER.setLevel(logging.CRITICAL)
     factory = logging.getLogRecordFactory()
     if not isinstance(factory, _MaskingRecords):
         logging.setLogRecordFactory(_MaskingRecords(factory))
