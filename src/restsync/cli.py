@@ -107,11 +107,11 @@ class _MaskingRecords:
 @app.command("list")
 def list_connectors() -> None:
     """List the built-in connectors and their resources."""
-    rows = []
+    rows = []  # connector, resources, settings (one a line), about
     for name in connectors.available():
         connector = connectors.get_connector(name)
-        names = (name, connector.resources(), (*connector.secrets, *connector.settings))
-        rows.append((*names, connector.description))
+        settings = "\n".join((*connector.secrets, *connector.settings))
+        rows.append((name, "\n".join(connector.resources()), settings, connector.description))
     table = Table(
         "connector",
         "resources",
@@ -120,13 +120,11 @@ def list_connectors() -> None:
         caption="set each setting as SOURCES__<CONNECTOR>__<SETTING> or in .dlt/secrets.toml",
     )
     for index, column in enumerate(table.columns[:3]):  # names to type in full: never cut
-        texts = [row[index] if isinstance(row[index], str) else "" for row in rows]
-        texts += [text for row in rows if not isinstance(row[index], str) for text in row[index]]
-        column.min_width = max(len(text) for text in texts)
+        column.min_width = max(len(line) for row in rows for line in row[index].splitlines())
         column.no_wrap = True
     table.columns[3].ratio = 1
-    for name, resources, secrets, about in rows:
-        table.add_row(name, "\n".join(resources), "\n".join(secrets), about)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
 
 

@@ -29,9 +29,7 @@ __all__ = [
     "build_source",
     "close_sessions",
     "default_retry_policy",
-    "runs_alone",
     "sessions_of",
-    "top_level_to_run",
 ]
 
 DEFAULT_SOURCE_NAME = "rest_api"
@@ -52,7 +50,7 @@ class SourceOptions:
     rate_limit: RateLimit | None = None  # the host's budget, shared by every worker
     secrets: tuple[str, ...] = ()  # values no error or log line of the session may show
     # the selection it will be synced with (SyncOptions.resources; () = all): one top-level
-    # resource without children runs in dlt's main loop (`runs_alone`)
+    # resource without children runs in dlt's main loop (`_runs_alone`)
     resources: tuple[str, ...] = ()
 
 
@@ -94,9 +92,9 @@ def build_source(config: Mapping[str, Any], options: SourceOptions | None = None
         source = rest_api_source(dlt_config, name=options.name)  # type: ignore[arg-type]
     except (DltException, ValueError, TypeError) as exc:
         raise ConfigError(f"dlt rejected the config: {_dlt_reason(exc)}") from exc
-    side_by_side = options.concurrency > 1 and not runs_alone(source, options.resources)
+    side_by_side = options.concurrency > 1 and not _runs_alone(source, options.resources)
     written = _parallelized_as_written(dlt_config)
-    for name in top_level_to_run(source, ()):
+    for name in _top_level_to_run(source, ()):
         if options.parallelized or written.get(name, side_by_side):
             with suppress(InvalidParallelResourceDataType):  # skipped, as dlt's source does
                 source.resources[name].parallelize()
@@ -118,7 +116,7 @@ def _check_base_url(base_url: Any, secrets: tuple[str, ...]) -> None:
     )
 
 
-def top_level_to_run(source: DltSource, selected: Collection[str]) -> list[str]:
+def _top_level_to_run(source: DltSource, selected: Collection[str]) -> list[str]:
     """The top-level resources a run of `selected` (all if empty) extracts: the selected ones
     and the parents of selected children."""
     roots: dict[str, None] = {}
@@ -130,7 +128,7 @@ def top_level_to_run(source: DltSource, selected: Collection[str]) -> list[str]:
     return list(roots)
 
 
-def runs_alone(source: DltSource, selected: Collection[str]) -> bool:
+def _runs_alone(source: DltSource, selected: Collection[str]) -> bool:
     """True if a run of `selected` (all if empty) extracts one top-level resource and no child.
 
     Top-level resources otherwise run in dlt's extract pool (`parallelized`): side by side, and
@@ -141,7 +139,7 @@ def runs_alone(source: DltSource, selected: Collection[str]) -> bool:
     """
     names = _to_run(source, selected)
     children = any(source.resources[name]._pipe.parent is not None for name in names)
-    return not children and len(top_level_to_run(source, names)) == 1
+    return not children and len(_top_level_to_run(source, names)) == 1
 
 
 def _to_run(source: DltSource, selected: Collection[str]) -> list[str]:

@@ -453,7 +453,7 @@ def explain_failure(
     and, for a run whose `loaded` tables were in the destination already, whether it was `kept`
     for dlt to finish or aborted."""
     nothing = (
-        f"Part of this run was loaded (tables {', '.join(loaded)})" if loaded else (NOTHING_LOADED)
+        f"Part of this run was loaded (tables {', '.join(loaded)})" if loaded else NOTHING_LOADED
     )
     causes = list(_causes(exc))
     step = next((str(c.step) for c in causes if hasattr(c, "step")), None)
@@ -508,8 +508,8 @@ def explain_failure(
         what = (
             f"table '{root.table_name}' got no value for {columns}, which the config marks as a"
             " key or non-nullable: its records do not have that field. Set the resource's"
-            " primary_key to a field its records carry (`restsync check` lists them). Nothing"
-            " was loaded by this run, and its extracted data was dropped."
+            f" primary_key to a field its records carry (`restsync check` lists them). {nothing},"
+            " and its extracted data was dropped."
         )
     elif (refused := _first(causes, DestinationConnectionError)) is not None:
         what = f"dlt could not open the destination: {str(root).strip()}. {nothing}. "
