@@ -98,6 +98,19 @@ def test_lint_fix_writes_beside_and_never_over_the_original(tmp_path: Path) -> N
     assert "RS001" not in again.output
 
 
+def test_lint_fix_points_what_is_left_at_lines_of_the_fixed_file(tmp_path: Path) -> None:
+    seed = tmp_path / "seed_003.py"
+    shutil.copy(SEEDS / "seed_003.py", seed)
+    result = CliRunner().invoke(app, ["lint", str(seed), "--fix", "--format", "json"])
+    left = json.loads(result.stdout)["findings"]
+    assert left and all(f["line"] for f in left)
+    lines = (tmp_path / "seed_003.fixed.py").read_text().splitlines()
+    for finding in left:  # the line holds the key the finding is about, or where it goes
+        *_, parent, key = finding["path"].split(".")
+        line = lines[finding["line"] - 1]
+        assert f'"{key}"' in line or f'"{parent}"' in line, (finding, line)
+
+
 def test_sync_a_yaml_config_with_secret_references(
     emu: Emulator, env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -224,7 +224,8 @@ def lint(
         if fix and is_file(target) and findings:
             result = fix_config(load_config(target))
             written = write_fixed(result)
-            findings = list(result.unfixed)  # what is left for a human after the certain fixes
+            # what is left for a human, with its lines in the file just written
+            findings = [f for f in lint_file(written) if f.severity != Severity.INFO]
     except RestsyncError as exc:
         raise _fail(exc, False) from None
     if output == "json":
