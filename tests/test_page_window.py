@@ -125,7 +125,7 @@ def sync_child_events(
         destination = dlt.destinations.duckdb(str(tmp_path / "pa.duckdb"))
         sync(source.with_resources("products", "events"), SyncOptions(destination=destination))
         loaded = table_rows(str(tmp_path / "pa.duckdb"), "product_analytics", "events")
-        truth = truth_rows(emu, "events")
+        truth = truth_rows(emu, "events", {"product_id": "_products_id"}, int)
         assert loaded == truth, diff(loaded, truth)
         arrivals: dict[str, list[float]] = defaultdict(list)
         offsets: dict[str, list[int]] = defaultdict(list)

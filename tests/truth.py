@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,14 +89,18 @@ def child_table_rows(
 
 
 def truth_rows(
-    emulator: Emulator, resource: str, params_as: Mapping[str, str] | None = None
+    emulator: Emulator,
+    resource: str,
+    params_as: Mapping[str, str] | None = None,
+    typed: Callable[[str], Any] = str,
 ) -> Counter[str]:
-    """The emulator's records of a resource, with chosen URL params added as fields."""
+    """The emulator's records of a resource, with chosen URL params added as fields (`typed`
+    as the loaded column holds them: a parent's integer id, say)."""
     rows: Counter[str] = Counter()
     for served in emulator.truth(resource):
         record = dict(served.record)
         for param, field in (params_as or {}).items():
-            record[field] = served.params[param]
+            record[field] = typed(served.params[param])
         rows[canonical(record)] += 1
     return rows
 

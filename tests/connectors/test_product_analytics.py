@@ -13,12 +13,20 @@ from restsync.emulators.product_analytics import FIRST_SEEN_FIELD
 from restsync.errors import SyncError
 from restsync.sync import SyncResult
 from tests.connectors.support import sync_emulated
-from tests.truth import child_table_rows, child_truth, diff, query, table_rows, truth_rows
+from tests.truth import (
+    child_table_rows,
+    child_truth,
+    diff,
+    query,
+    table_rows,
+    truth_rows,
+)
 
 CONNECTOR = "product_analytics"
 PAGE = 100
 RESOURCES = ("products", "reports", "events", "properties")
 CHILDREN = ("reports", "events", "properties")
+PRODUCT = {"product_id": "_products_id"}  # the product a child was served under, kept by dlt
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +42,8 @@ def run(emulator: Emulator, folder: Path, **options: Any) -> SyncResult:
 def assert_equals_truth(emulator: Emulator, folder: Path) -> None:
     database = str(folder / "pa.duckdb")
     for resource in RESOURCES:
-        loaded, truth = table_rows(database, CONNECTOR, resource), truth_rows(emulator, resource)
+        loaded = table_rows(database, CONNECTOR, resource)
+        truth = truth_rows(emulator, resource, PRODUCT if resource in CHILDREN else None, int)
         assert loaded == truth, f"{resource}: {diff(loaded, truth)}"
     loaded = child_table_rows(database, CONNECTOR, "events", "property_indices", "id")
     truth = child_truth(emulator, "events", "property_indices", "id")
@@ -56,6 +65,19 @@ def test_full_sync_equals_truth_with_minimal_requests(emu: Emulator, tmp_path: P
         assert emu.requests.count(resource=resource, outcome=Outcome.SERVED) == minimal
     paths = {e.path for e in emu.requests.entries()}
     assert all(p.startswith("/v3/v1/products") for p in paths)
+
+
+def test_a_child_without_product_id_keeps_its_product(emu: Emulator, tmp_path: Path) -> None:
+    run(emu, tmp_path)
+    orphans = [s for s in emu.truth("events") if s.record.get("product_id") is None]
+    assert orphans  # the emulator serves some, as the seed allows
+    loaded = dict(
+        query(
+            str(tmp_path / "pa.duckdb"),
+            "SELECT id, _products_id FROM product_analytics.events WHERE product_id IS NULL",
+        )
+    )
+    assert loaded == {s.record["id"]: int(s.params["product_id"]) for s in orphans}
 
 
 def test_properties_gain_columns_as_fields_appear(emu: Emulator, tmp_path: Path) -> None:

@@ -2,9 +2,10 @@
 
 Read it beside `../shared/seeds/002_*.txt`. The URLs are exactly the seed's (`/v3/` base plus
 `/v1/...` paths: two version segments, as the API serves them); children name their product with
-`resolve` params; pages are the server's maximum of 100 (the seed's 50 costs twice the requests);
-retries are the seed's (429 only, 3 retries, backoff factor 2). `properties` records differ from
-record to record: the table gains columns as fields appear, and no value is coerced.
+`resolve` params and keep its id as `_products_id` (a record's own `product_id` may be null);
+pages are the server's maximum of 100 (the seed's 50 costs twice the requests); retries are the
+seed's (429 only, 3 retries, backoff factor 2). `properties` records differ from record to
+record: the table gains columns as fields appear, and no value is coerced.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ PAGE_SIZE = 100
 RETRY = {"retry_on_status_codes": [429], "max_retries": 3, "backoff_factor": 2}
 ID = {"id": {"data_type": "bigint", "nullable": False}}
 PRODUCT = from_parent("products", "id")
+PARENT = "_products_id"  # dlt's name for the parent's `id` it includes in each child row
 
 
 def _per_product(name: str) -> dict[str, Any]:
@@ -28,7 +30,9 @@ def _per_product(name: str) -> dict[str, Any]:
             "path": f"/v1/products/{{product_id}}/{name}",
             "params": {"product_id": PRODUCT},
         },
-        "columns": {**ID, "product_id": {"data_type": "bigint"}},
+        # the product it was read under, as `_products_id`: its own `product_id` may be null
+        "include_from_parent": ["id"],
+        "columns": {**ID, "product_id": {"data_type": "bigint"}, PARENT: {"data_type": "bigint"}},
     }
 
 
