@@ -80,6 +80,7 @@ def test_emulate_runs_as_a_process_and_sync_reads_secrets_toml(tmp_path: Path) -
             str(tmp_path / "p.duckdb"), "SELECT COUNT(*) FROM feature_flags.organizations"
         )
         assert organizations == [(6,)]  # scale 2
+        assert f"loaded into {tmp_path / 'p.duckdb'}" in done.stdout  # where to find it
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -356,6 +356,8 @@ def _print_result(result: SyncResult) -> None:
             name, str(result.loaded_rows.get(name, 0)), str(result.table_rows.get(name, "?"))
         )
     out.print(table)
+    if result.location:
+        out.print(f"loaded into {escape(result.location)}", highlight=False, soft_wrap=True)
     for note in result.notes:
         err.print(f"note: {escape(note)}", highlight=False)
     out.print(f"done in {result.seconds:.1f}s")

@@ -17,10 +17,12 @@ from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
 )
+from dlt.common.configuration.specs import ConnectionStringCredentials
 from dlt.common.exceptions import DltException
 from dlt.common.schema.exceptions import UnboundColumnException
 from dlt.common.typing import TRefreshMode
 from dlt.destinations.exceptions import DestinationConnectionError
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract import DltResource, DltSource
 from dlt.load.exceptions import (
     LoadClientJobException,
@@ -181,6 +183,7 @@ class SyncResult:
     requests: int = 0
     retries: int = 0
     notes: tuple[str, ...] = field(default=())
+    location: str = ""  # where the data is: DuckDB's file, a server without its password, ...
 
 
 def connector_source(
@@ -288,6 +291,7 @@ def sync(
         table_rows=table_row_counts(pipeline),
         seconds=seconds,
         notes=notes,
+        location=redact(destination_location(pipeline), secrets or []),
     )
 
 
@@ -409,6 +413,25 @@ def run_environment(settings: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = before
+
+
+def destination_location(pipeline: dlt.Pipeline) -> str:
+    """Where the loaded data is, so nobody hunts for it: DuckDB's file (dlt keeps it where the
+    pipeline first ran), a bucket, or a server's URL with its password hidden; "" if unknown."""
+    try:
+        config = pipeline.destination_client().config
+    except Exception:  # only shown to the user: never fail a finished sync for it
+        return ""
+    credentials = getattr(config, "credentials", None)
+    database = getattr(credentials, "database", None)
+    if isinstance(credentials, DuckDbCredentials) and isinstance(database, str):
+        return database
+    bucket = getattr(config, "bucket_url", None)
+    if isinstance(bucket, str):
+        return bucket
+    if isinstance(credentials, ConnectionStringCredentials):
+        return str(credentials)  # dlt's form hides the password
+    return ""
 
 
 def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:

@@ -162,6 +162,8 @@ def test_loads_into_postgres(emulator: Emulator, postgres_url: str) -> None:
     destination = dlt.destinations.postgres(postgres_url)
     result = sync_connector(CONNECTOR, overrides, SyncOptions(destination=destination))
     assert result.table_rows == {r: len(emulator.truth(r)) for r in RESOURCES}
+    server = postgres_url.split("@")[1]  # where the data is, without the password
+    assert result.location.endswith(f"@{server}") and ":postgres@" not in result.location
     with psycopg2.connect(postgres_url) as con, con.cursor() as cur:  # type: ignore[no-untyped-call]
         cur.execute(
             "SELECT COUNT(DISTINCT (organization_id, user_id))"
