@@ -41,6 +41,18 @@ def test_bucket_never_exceeds_burst_plus_rate_times_t(rate: float, burst: int, c
     assert stamps[-1] == pytest.approx((count - burst) / rate)
 
 
+def test_an_idle_spell_refills_the_bucket_to_burst_and_no_further() -> None:
+    fake = FakeTime()
+    budget = RateBudget(RateLimit(10.0, 3), clock=fake.clock, sleep=fake.sleep)
+    budget.acquire()
+    fake.now += 10.0  # idle: 100 tokens' worth of time, but the bucket holds 3
+    for _ in range(3):
+        budget.acquire()
+    assert fake.slept == []  # the burst goes at once
+    budget.acquire()
+    assert fake.slept == [pytest.approx(1 / 10)]  # the 4th waits for a token
+
+
 def test_pause_holds_every_worker_and_empties_the_bucket() -> None:
     fake = FakeTime()
     budget = RateBudget(RateLimit(100.0, 10), clock=fake.clock, sleep=fake.sleep)

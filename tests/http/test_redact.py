@@ -35,3 +35,13 @@ def test_punctuation_after_a_url_is_the_sentences() -> None:
     assert redact(text) == (
         "failed for http://a.test/b?page=1&token=***, then http://a.test/c?limit=100: done."
     )
+
+
+def test_a_short_secret_is_masked_too() -> None:
+    assert redact("token abc123 rejected", ["abc123"]) == f"token {MASK} rejected"
+    assert redact("key x7q in use", ["x7q"]) == f"key {MASK} in use"  # the shortest masked
+
+
+def test_a_password_in_a_urls_userinfo_is_masked_even_when_not_a_known_secret() -> None:
+    text = redact("could not connect to postgresql://app:hunter2@db.internal:5432/x")
+    assert "hunter2" not in text and "db.internal:5432/x" in text

@@ -7,7 +7,9 @@ from __future__ import annotations
 import copy
 import json
 import math
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any
 
@@ -16,12 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from requests import Request, Response
 
-from restsync.errors import NotJsonError
+from restsync.errors import NotJsonError, RetriesExhaustedError
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER, ParsedOnceResponse, RetryingSession
-from tests.scripted_server import Reply, scripted_server
+from tests.scripted_server import DROP, Reply, scripted_server
 
 URL = "http://api.example.test/v1/items?page=2"
+HOLD_BEAT_S = 0.2  # how long after a worker's answer another sends: it has acted on it by then
 
 
 def test_proxies_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -386,6 +389,56 @@ def test_a_host_that_cannot_be_reached_is_not_called_failing_or_rate_limiting() 
     message = str(info.value)
     assert "connection refused" in message and "could not be reached" in message, message
     assert "rate limiting" not in message, message
+    assert info.value.attempts == 2 and "2 attempts (1 retries)" in message  # max_retries=1
+
+
+def test_dropped_connections_are_tried_as_often_as_the_policy_says() -> None:
+    with scripted_server() as server:
+        server.script("/items", Reply(DROP))
+        session = RetryingSession(default_policy=RetryPolicy(max_retries=1, backoff_factor=0))
+        with pytest.raises(RetriesExhaustedError):
+            session.get(server.base_url + "/items", timeout=5)
+        assert server.hits["/items"] == 2
+
+
+def _held_for(session: RetryingSession, url: str, after: threading.Event) -> float:
+    """Seconds another worker's request to `url` takes, sent once `after` is set (plus a beat
+    for the first worker to take in its answer)."""
+    after.wait(5)
+    time.sleep(HOLD_BEAT_S)
+    started = time.monotonic()
+    session.get(url, timeout=5)
+    return time.monotonic() - started
+
+
+def test_a_retry_after_on_a_5xx_pauses_every_worker_of_the_host() -> None:
+    with scripted_server() as server:
+        server.script("/a", Reply(503, headers={"Retry-After": "1"}), Reply(200))
+        server.script("/b", Reply(200))
+        policy = RetryPolicy(statuses=frozenset({503}), max_retries=1)
+        session = RetryingSession(default_policy=policy)
+        hit = threading.Event()
+        session.hooks["response"].append(lambda r, **_: hit.set())
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(session.get, server.base_url + "/a", timeout=5)
+            other = pool.submit(_held_for, session, server.base_url + "/b", hit)
+            assert first.result().status_code == 200
+            assert other.result() >= 1 - HOLD_BEAT_S - 0.2  # held by /a's Retry-After
+        session.close()
+
+
+def test_a_spent_quota_on_a_good_answer_pauses_the_host_until_it_resets() -> None:
+    with scripted_server() as server:
+        reset = int(time.time()) + 2  # epoch seconds: 1 to 2 s from now
+        spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}
+        server.script("/a", Reply(200, headers=spent))
+        server.script("/b", Reply(200))
+        session = RetryingSession()
+        session.get(server.base_url + "/a", timeout=5)
+        started = time.monotonic()
+        session.get(server.base_url + "/b", timeout=5)
+        assert time.monotonic() - started >= 0.8  # not sent before the quota came back
+        session.close()
 
 
 def test_an_api_that_keeps_failing_is_still_called_failing() -> None:
