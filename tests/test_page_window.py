@@ -90,6 +90,41 @@ def test_a_total_stops_the_window_at_the_last_page(paginator: object, pages: int
         assert len(rows) == 10 * pages
 
 
+def ten(count: int = 10) -> Reply:
+    return Reply(200, {"data": [{"id": i} for i in range(count)]})
+
+
+def test_the_window_opens_slowly_so_a_short_collection_costs_no_extra_requests() -> None:
+    with scripted_server() as server:
+        server.script("/items", ten(), ten(3), ten(0))  # a full page, then a short one
+        session = RetryingSession(pool_size=16)
+        window = PageWindow(ShortPageOffsetPaginator(limit=10), 15, session)
+        client = RESTClient(base_url=server.base_url, session=session)
+        rows = [r for page in client.paginate("/items", paginator=window, data_selector="data")
+                for r in page]  # fmt: skip
+        session.close()
+        assert len(rows) == 13
+        assert server.hits["/items"] == 2  # page 2 was sent ahead alone, not 15 pages
+
+
+def test_pages_sent_past_the_end_give_back_their_room_when_the_collection_ends() -> None:
+    pool = 2
+    with scripted_server() as server:
+        server.script("/items", ten(), ten(), ten(), ten(3), ten(0))
+        session = RetryingSession(pool_size=pool)
+        window = PageWindow(ShortPageOffsetPaginator(limit=10), 15, session)
+        client = RESTClient(base_url=server.base_url, session=session)
+        for _ in client.paginate("/items", paginator=window, data_selector="data"):
+            pass
+        assert server.hits["/items"] >= 4  # a page past the short one was sent ahead
+        room = PAGES_AHEAD_PER_WORKER * pool  # pages a session holds unclaimed, at most
+        tokens = [session.prefetch_if_room(Request("GET", server.base_url + "/other"))
+                  for _ in range(room)]  # fmt: skip
+        assert None not in tokens  # the collection, still referenced, holds none of it
+        assert window is not None
+        session.close()
+
+
 def test_a_failing_page_ahead_fails_the_collection() -> None:
     with scripted_server() as server:
         full = Reply(200, {"data": [{"id": i} for i in range(10)]})
