@@ -34,6 +34,7 @@ class Scripted:
     scripts: dict[str, deque[Reply]] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     seen_headers: list[dict[str, str]] = field(default_factory=list)  # per request, in order
+    queries: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # per path
 
     def script(self, path: str, *replies: Reply) -> None:
         self.scripts[path] = deque(replies)
@@ -54,6 +55,7 @@ def _app(state: Scripted) -> Any:
         if scope["type"] != "http":
             return
         state.seen_headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
+        state.queries[scope["path"]].append(scope["query_string"].decode())
         reply = state.next_reply(scope["path"])
         if reply.status == DROP:
             start = {

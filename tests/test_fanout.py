@@ -106,3 +106,44 @@ def test_a_child_naming_its_parent_in_query_params_is_fanned_out() -> None:
     }
     source = build_source(config, SourceOptions(concurrency=8))
     assert isinstance(source.resources["kids"]._pipe.gen, _ChildPages)  # not one parent at a time
+
+
+def test_a_child_with_an_incremental_param_sends_its_cursor(tmp_path: Path) -> None:
+    from restsync.source import SourceOptions, build_source
+    from tests.scripted_server import Reply, scripted_server
+
+    with scripted_server() as api:
+        api.script("/parents", Reply(body={"data": [{"id": 1}, {"id": 2}]}))
+        for parent in (1, 2):
+            kids = [{"id": f"{parent}-{i}", "updated": 10 * parent + i} for i in range(3)]
+            api.script(f"/kids/{parent}", Reply(body={"data": kids}))
+        config: dict[str, Any] = {
+            "client": {"base_url": api.base_url},
+            "resource_defaults": {
+                "endpoint": {"data_selector": "data", "paginator": "single_page"}
+            },
+            "resources": [
+                {"name": "parents", "endpoint": {"path": "/parents"}},
+                {
+                    "name": "kids",
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                    "endpoint": {
+                        "path": "/kids/{resources.parents.id}",
+                        "params": {
+                            "since": {
+                                "type": "incremental",
+                                "cursor_path": "updated",
+                                "initial_value": 0,
+                            }
+                        },
+                    },
+                },
+            ],
+        }
+        options = SyncOptions(destination=dlt.destinations.duckdb(str(tmp_path / "k.duckdb")))
+        for _ in range(2):
+            sync(build_source(config, SourceOptions(concurrency=8)), options)
+        queries = {path: api.queries[path] for path in ("/kids/1", "/kids/2")}
+    # the first run from the initial value, the second from the highest cursor loaded
+    assert queries == {"/kids/1": ["since=0", "since=22"], "/kids/2": ["since=0", "since=22"]}
