@@ -87,20 +87,20 @@ def test_an_interrupt_after_extract_commits_nothing(
     assert ids(tmp_path) == [1, 3]
 
 
-@pytest.mark.parametrize("fails_again", [False, True])
-def test_a_run_loaded_in_part_is_finished_not_aborted_unless_it_fails_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails_again: bool
-) -> None:
-    from dlt.common.destination.exceptions import DestinationTransientException
+def b_fails_after_a(
+    monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> tuple[Any, dict[str, int], dict[str, bool]]:
+    """A source of two appended tables whose load fails for `b` once `a` is in, with `error`:
+    the source, how often `a` was extracted, and the switch that ends the failure."""
     from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 
     copy_job = DuckDbCopyJob.run
     failing, a_loaded = {"on": True}, threading.Event()
 
-    def run_job(self: Any) -> Any:  # the connection drops for table `b`, once `a` is loaded
+    def run_job(self: Any) -> Any:
         if failing["on"] and self.load_table_name == "b":
             a_loaded.wait(10)
-            raise DestinationTransientException("connection to the database dropped")
+            raise error("the destination refused table b")
         result = copy_job(self)
         if self.load_table_name == "a":
             a_loaded.set()
@@ -124,6 +124,16 @@ def test_a_run_loaded_in_part_is_finished_not_aborted_unless_it_fails_again(
 
         return a, b
 
+    return appended, extracts, failing
+
+
+@pytest.mark.parametrize("fails_again", [False, True])
+def test_a_run_loaded_in_part_is_finished_not_aborted_unless_it_fails_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails_again: bool
+) -> None:
+    from dlt.common.destination.exceptions import DestinationTransientException
+
+    appended, extracts, failing = b_fails_after_a(monkeypatch, DestinationTransientException)
     database = str(tmp_path / "x.duckdb")
     options = SyncOptions(
         destination=dlt.destinations.duckdb(database), pipelines_dir=str(tmp_path / "p")
@@ -145,3 +155,22 @@ def test_a_run_loaded_in_part_is_finished_not_aborted_unless_it_fails_again(
     for table in ("a", "b"):
         counts = query(database, f"SELECT COUNT(*), COUNT(DISTINCT id) FROM src.{table}")
         assert counts == [(10, 10)], (table, counts)  # aborted, `a` would hold 20 rows
+
+
+def test_a_run_loaded_in_part_whose_job_failed_for_good_is_aborted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlt.common.destination.exceptions import DestinationTerminalException
+
+    appended, extracts, failing = b_fails_after_a(monkeypatch, DestinationTerminalException)
+    options = SyncOptions(
+        destination=dlt.destinations.duckdb(str(tmp_path / "x.duckdb")),
+        pipelines_dir=str(tmp_path / "p"),
+    )
+    with pytest.raises(SyncError, match="so it was aborted"):  # it could never load: not kept
+        sync(appended(), options)
+    pipeline = dlt.attach("restsync_src", pipelines_dir=str(tmp_path / "p"))
+    assert not pipeline.has_pending_data  # nothing left to block the next run
+    failing["on"] = False
+    finished = sync(appended(), options)
+    assert extracts["a"] == 2 and not finished.notes  # read afresh, not a kept run finished
