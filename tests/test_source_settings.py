@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dlt
 import pytest
@@ -187,6 +188,25 @@ def test_a_selection_that_would_lose_children_for_good_is_refused(
     with pytest.raises(ConfigError, match=missing) as caught:
         sync(source, SyncOptions(resources=selected))
     assert "--resources" in str(caught.value)
+
+
+def test_a_selection_that_leaves_out_a_grandchild_is_refused() -> None:
+    from restsync.source import SourceOptions, build_source
+    from restsync.sync import check_selection
+
+    since = {"type": "incremental", "cursor_path": "updated", "initial_value": 0}
+    config: dict[str, Any] = {
+        "client": {"base_url": "http://127.0.0.1:1"},
+        "resources": [
+            {"name": "a", "endpoint": {"path": "/a", "params": {"since": since}}},
+            {"name": "b", "endpoint": {"path": "/a/{resources.a.id}/b"}},
+            {"name": "c", "endpoint": {"path": "/b/{resources.b.id}/c"}},
+        ],
+    }
+    source = build_source(config, SourceOptions(name="family"))
+    with pytest.raises(ConfigError, match=r"\['c'\]"):  # `a` moves on; `c` would never be read
+        check_selection(source, ("a", "b"))
+    check_selection(source, ("a", "b", "c"))
 
 
 def test_a_selection_of_whole_families_or_stateless_parents_runs() -> None:

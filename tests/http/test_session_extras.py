@@ -378,8 +378,6 @@ def test_pages_that_finished_before_their_discard_leave_nothing_behind() -> None
 def test_a_host_that_cannot_be_reached_is_not_called_failing_or_rate_limiting() -> None:
     import socket
 
-    from restsync.errors import RetriesExhaustedError
-
     with socket.socket() as probe:  # a port nobody listens on: the connection is refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -442,7 +440,6 @@ def test_a_spent_quota_on_a_good_answer_pauses_the_host_until_it_resets() -> Non
 
 
 def test_an_api_that_keeps_failing_is_still_called_failing() -> None:
-    from restsync.errors import RetriesExhaustedError
 
     with scripted_server() as server:
         server.script("/items", Reply(503), Reply(503))
