@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -45,12 +44,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import requests
+from restsync.emulators.process import EmulatorProcess as Emulator
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
-RESTSYNC = str(Path(sys.executable).parent / "restsync")
-STATS = "/__emulator__/stats"
 LATENCY_MS = 50
 FANOUT_SCALE, FANOUT_QUICK = 14, 2  # bi_workspace: ~140 child requests per scale unit
 RATE = 50
@@ -61,36 +58,6 @@ PAGES_SCALE, PAGES_QUICK = 1351, 135  # commerce: 37 customers per scale unit, 1
 CHILD_PAGES = {"events": {"type": "offset", "limit": 2, "offset_param": "offset"}}
 DLT_TUNED_WORKERS = 20
 REPEATS = 3  # fanout's fast variants, and restsync in volume20 and pages: the median of 3 runs
-START_TIMEOUT_S = 120
-
-
-class Emulator:
-    """`restsync emulate` in a subprocess; its URL, and its request counts over HTTP."""
-
-    def __init__(self, api: str, *args: str) -> None:
-        command = [RESTSYNC, "emulate", api, "--port", "0", *args]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        self.base_url = ""
-        while time.monotonic() < deadline and not self.base_url:
-            match = re.search(r"(http://127\.0\.0\.1:\d+\S*)", self.process.stdout.readline())
-            if match:
-                self.base_url = match.group(1).rstrip("/")
-        host = re.match(r"http://[^/]+", self.base_url)
-        assert host, "the emulator printed no URL"
-        self.host = host.group(0)
-
-    def stats(self, clear: bool = False) -> dict[str, Any]:
-        """The emulator's request log, counted."""
-        url = f"{self.host}{STATS}" + ("?clear=1" if clear else "")
-        result: dict[str, Any] = requests.get(url, timeout=30).json()
-        return result
-
-    def close(self) -> None:
-        """Stop the server process."""
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 def run_variant(spec: dict[str, Any]) -> dict[str, Any]:

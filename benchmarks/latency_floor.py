@@ -35,8 +35,9 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from bench import CONCURRENCY, PAGES_LATENCY_MS, Emulator
+from bench import CONCURRENCY, PAGES_LATENCY_MS
 from restsync.emulators import get_api
+from restsync.emulators.process import EmulatorProcess as Emulator
 from restsync.heap import frozen_heap
 from restsync.http.transport import LoopAdapter
 from restsync.sync import EXTRACT_UNCOMPRESSED_ENV, run_environment

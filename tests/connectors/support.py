@@ -7,8 +7,11 @@ from typing import Any
 
 import dlt
 
-from restsync.emulators import Emulator
+from restsync.emulators import Emulator, get_api
+from restsync.emulators.process import EmulatorProcess
 from restsync.sync import SyncOptions, SyncResult, sync_connector
+
+JITTER = 2  # requests that may arrive together beyond the budget: the OS schedules both sides
 
 
 def sync_emulated(name: str, emulator: Emulator, database: Path, **options: Any) -> SyncResult:
@@ -16,3 +19,21 @@ def sync_emulated(name: str, emulator: Emulator, database: Path, **options: Any)
     overrides = {"base_url": emulator.base_url, **emulator.credentials, **emulator.settings}
     destination = dlt.destinations.duckdb(str(database))
     return sync_connector(name, overrides, SyncOptions(destination=destination, **options))
+
+
+def sync_from_process(
+    name: str, emulator: EmulatorProcess, database: Path, **options: Any
+) -> SyncResult:
+    """`sync_emulated` against an emulator in its own process (its defaults' settings)."""
+    api = get_api(name)
+    overrides = {"base_url": emulator.base_url, **api.credentials, **api.spec.default_settings()}
+    destination = dlt.destinations.duckdb(str(database))
+    return sync_connector(name, overrides, SyncOptions(destination=destination, **options))
+
+
+def assert_within_budget(arrivals: list[float], rate: float, burst: int) -> None:
+    """No window of the server's arrivals holds more than burst + rate x its length."""
+    for i, start in enumerate(arrivals):
+        for j in range(i, len(arrivals)):
+            count, allowed = j - i + 1, burst + rate * (arrivals[j] - start) + JITTER
+            assert count <= allowed, f"{count} requests in {arrivals[j] - start:.4f} s"

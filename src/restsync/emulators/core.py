@@ -45,7 +45,8 @@ from restsync.emulators.store import Store
 
 __all__ = ["STATS_PATH", "EmulatorApp", "Reply", "Request"]
 
-STATS_PATH = "/__emulator__/stats"  # GET; `?clear=1` also empties the log
+STATS_PATH = "/__emulator__/stats"  # GET; `clear=1` also empties the log, `arrivals=1` adds
+# each request's arrival time (the server's time.monotonic()), for windows measured in-process
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -201,7 +202,10 @@ class EmulatorApp:
         if scope["type"] != "http":
             return
         if scope["path"] == STATS_PATH:  # for benchmarks: the request log of another process
-            await _send_reply(self._stats(scope["query_string"] == b"clear=1"), send)
+            asked = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+            await _send_reply(
+                self._stats(asked.get("clear") == "1", asked.get("arrivals") == "1"), send
+            )
             return
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
@@ -232,8 +236,9 @@ class EmulatorApp:
         reply = self.handle(request, state, arrived)
         await _send_reply(reply, send)
 
-    def _stats(self, clear: bool) -> Reply:
-        """Counts of the request log by status, outcome and resource (unauthenticated)."""
+    def _stats(self, clear: bool, arrivals: bool = False) -> Reply:
+        """Counts of the request log by status, outcome and resource (unauthenticated); with
+        `arrivals`, when each request arrived, in order."""
         entries = self._log.entries()
         max_in_flight = self.max_in_flight
         if clear:
@@ -256,6 +261,8 @@ class EmulatorApp:
             "max_in_flight": max_in_flight,
             **counts,
         }
+        if arrivals:
+            body["arrivals"] = sorted(e.at for e in entries)
         return Reply(200, _json(body), Outcome.SERVED, None)
 
     def handle(
