@@ -52,6 +52,23 @@ def test_time_ranges_side_by_side_read_every_record_once(tmp_path: Path) -> None
     assert requests <= pages + 16  # a short page per range, a few empty halvings
 
 
+def test_a_record_at_a_split_time_is_read_once(tmp_path: Path) -> None:
+    with run_emulator(API, EmulatorOptions(scale=SCALE, faults=Faults(latency_ms=5))) as emu:
+        records = emu.store.records("deployments")
+        for offset, record in enumerate(records):  # one a millisecond from the epoch on:
+            record["createdAt"] = offset + 1  # halving [0, until) lands on records
+        emu.store.put("deployments", records)
+        database = tmp_path / "h.duckdb"
+        overrides = {"base_url": emu.base_url, **emu.credentials}
+        options = SyncOptions(destination=duckdb(str(database)), concurrency=8)
+        source, _ = connector_source(API, overrides, options.source_options(API))
+        result = sync(source.with_resources("deployments"), options)
+        loaded = table_rows(str(database), API, "deployments")
+        truth = truth_rows(emu, "deployments")
+    assert loaded == truth, diff(loaded, truth)
+    assert result.loaded_rows["deployments"] == len(records)  # none missed, none twice
+
+
 def test_one_at_a_time_is_one_plain_chain(tmp_path: Path) -> None:
     extracted, count, requests, most = sync_deployments(tmp_path, 1)
     assert extracted == count
