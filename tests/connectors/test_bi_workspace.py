@@ -178,6 +178,27 @@ def test_incremental_runs_read_only_what_is_new_or_was_open(tmp_path: Path) -> N
         assert_equals_truth(emulator, tmp_path)
 
 
+def test_a_finished_run_newer_than_an_open_one_is_read_once(tmp_path: Path) -> None:
+    with run_emulator(CONNECTOR) as emulator:
+        open_run = next(
+            s for s in emulator.truth("report_runs") if s.record["completed_at"] is None
+        )
+        report = open_run.params["report_token"]
+        _add_run(emulator, "report_runs", (report,), "newer", "2030-01-01T00:00:00.000Z")
+        open_tokens = {
+            s.record["token"] for s in emulator.truth("report_runs") if not s.record["completed_at"]
+        }
+        for _ in range(2):  # the second run re-reads only the open runs, not `newer`
+            run(emulator, tmp_path)
+        emulator.requests.clear()
+        run(emulator, tmp_path)  # nor does the third: what the second saw moves nothing back
+        fetched = {
+            r.path.split("/runs/")[1].split("/")[0]
+            for r in emulator.requests.select(resource="query_runs", outcome=Outcome.SERVED)
+        }
+    assert fetched == open_tokens
+
+
 def test_full_refresh_reads_all_runs_again(emu: Emulator, tmp_path: Path) -> None:
     run(emu, tmp_path)
     emu.requests.clear()
