@@ -259,3 +259,13 @@ def test_an_empty_total_path_is_dlts_none_and_userinfo_fills_an_empty_auth() -> 
     client = translate(cfg).config["client"]
     assert client["base_url"] == "http://127.0.0.1:1/v1"
     assert client["auth"] == {"type": "http_basic", "username": "bob", "password": "p@ss"}
+
+
+def test_a_resources_params_win_over_the_defaults_and_keep_the_rest() -> None:
+    config = {
+        "client": {"base_url": "https://api.example.test"},
+        "resource_defaults": {"endpoint": {"params": {"lang": "en", "limit": 10}}},
+        "resources": [{"name": "r", "endpoint": {"path": "/r", "params": {"limit": 50}}}],
+    }
+    endpoint = translate(config).config["resources"][0]["endpoint"]
+    assert endpoint["params"] == {"lang": "en", "limit": 50}  # as dlt merges them
