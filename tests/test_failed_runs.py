@@ -174,3 +174,15 @@ def test_a_run_loaded_in_part_whose_job_failed_for_good_is_aborted(
     failing["on"] = False
     finished = sync(appended(), options)
     assert extracts["a"] == 2 and not finished.notes  # read afresh, not a kept run finished
+
+
+def test_an_endpoint_without_error_handler_tries_as_often_as_dlts_runtime_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0")
+    with scripted_server() as api:
+        api.script("/items", Reply(503))
+        with pytest.raises(SyncError, match=r"after 3 attempts \(2 retries\)"):
+            run(api.base_url, tmp_path)
+        assert api.hits["/items"] == 3  # dlt's setting counts attempts, the first included
