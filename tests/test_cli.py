@@ -202,3 +202,24 @@ def test_a_clean_sync_prints_no_dlt_warnings(tmp_path: Path) -> None:
         )
     assert debug.returncode == 0, debug.stderr
     assert "did not receive any data" in debug.stderr  # the warning is dlt's, and real
+
+
+def test_sync_resources_runs_only_those_named_spaces_and_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from restsync.emulators import run_emulator
+
+    with run_emulator("feature_flags") as emu:
+        for name, value in emu.credentials.items():
+            monkeypatch.setenv(f"SOURCES__FEATURE_FLAGS__{name.upper()}", value)
+        database = str(tmp_path / "ff.duckdb")
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", database)
+        command = ["sync", "feature_flags", "--base-url", emu.base_url]
+        result = CliRunner().invoke(app, [*command, "--resources", " organizations , tags"])
+    assert result.exit_code == 0, result.output
+    tables = query(
+        database,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'feature_flags'"
+        " AND table_name NOT LIKE '_dlt%'",
+    )
+    assert {t for (t,) in tables} == {"organizations", "tags"}
