@@ -79,7 +79,7 @@ class _Handler(socketserver.StreamRequestHandler):
             server.request_lines.append(line.decode().strip())
             headers: dict[str, str] = {}
             while (header := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
-                name, _, value = header.decode().partition(":")
+                name, _, value = header.decode("latin-1").partition(":")  # as http.client
                 headers[name.strip().lower()] = value.strip()
             server.request_headers.append(headers)
             body = self.rfile.read(int(headers.get("content-length", "0")))
@@ -283,6 +283,17 @@ def test_what_the_loop_does_not_carry_goes_to_requests(
     assert server.request_headers[-1]["authorization"] == "Basic dTpw"
     assert server.request_lines[-1] == "GET /json HTTP/1.1"
     assert len(fallback_sends) == 5
+
+
+def test_a_body_or_a_header_the_loop_would_send_otherwise_goes_to_requests(
+    session: requests.Session, fallback_sends: list[str]
+) -> None:
+    with raw_server() as server:
+        echoed = session.get(_url(server, "/echo"), json={"q": 1}, timeout=5)  # a GET's body
+        assert echoed.json() == {"q": 1}
+        named = session.get(_url(server, "/json"), headers={"X-Name": "café"}, timeout=5)
+        assert named.ok and server.request_headers[-1]["x-name"] == "café"  # Latin-1, as requests
+    assert len(fallback_sends) == 2
 
 
 def test_wire_failures_are_requests_errors(
