@@ -65,6 +65,15 @@ def test_retry_after_covers_a_slow_refill(toy: Emulator, toy_client: Client) -> 
     assert 4 <= int(limited.headers["Retry-After"]) <= 5  # a token every 5 s
 
 
+def test_waiting_out_retry_after_is_enough(toy: Emulator, toy_client: Client) -> None:
+    toy.set_faults(Faults(rate_limit=0.8, rate_burst=1, retry_after=0))  # a token in 1.25 s
+    assert toy_client.get("/me").status_code == 200
+    limited = toy_client.get("/me")
+    assert limited.status_code == 429
+    time.sleep(int(limited.headers["Retry-After"]))  # whole seconds, rounded up
+    assert toy_client.get("/me").status_code == 200
+
+
 def test_no_rate_limit_headers_without_a_limit(toy_client: Client) -> None:
     assert "X-RateLimit-Remaining" not in toy_client.get("/me").headers
 
