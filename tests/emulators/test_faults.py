@@ -74,6 +74,13 @@ def test_waiting_out_retry_after_is_enough(toy: Emulator, toy_client: Client) ->
     assert toy_client.get("/me").status_code == 200
 
 
+def test_a_failed_answer_carries_the_quota_too(toy: Emulator, toy_client: Client) -> None:
+    toy.set_faults(Faults(fail_rate=1.0, rate_limit=5, rate_burst=3))
+    failed = toy_client.get("/me")
+    assert failed.status_code >= 500
+    assert failed.headers["X-RateLimit-Remaining"] == "2"  # the spec: on every answer
+
+
 def test_no_rate_limit_headers_without_a_limit(toy_client: Client) -> None:
     assert "X-RateLimit-Remaining" not in toy_client.get("/me").headers
 
