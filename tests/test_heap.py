@@ -110,6 +110,18 @@ def test_blocks_side_by_side_share_one_freeze() -> None:
     assert gc.get_threshold() == before
 
 
+def test_overlapping_blocks_keep_the_freeze_until_the_last_one_ends() -> None:
+    before = gc.get_threshold()
+    first, second = frozen_heap(), frozen_heap()  # two syncs on two threads, say
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first ends while the second still runs
+    assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == YOUNG_THRESHOLD
+    second.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+
+
 def test_a_heap_the_caller_froze_stays_frozen(tmp_path: Path) -> None:
     cycle = _Cycle()
     garbage = weakref.ref(cycle)
