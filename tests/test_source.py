@@ -283,6 +283,26 @@ def test_a_parallelized_setting_in_the_config_is_kept_as_written(
     assert "MainThread" not in seen["events"], seen
 
 
+def test_a_parallelized_default_applies_to_every_resource_without_its_own(
+    toy: Emulator, tmp_path: Path
+) -> None:
+    seen: dict[str, set[str]] = {}
+    config = seed_config(toy)
+    config.setdefault("resource_defaults", {})["parallelized"] = False
+    for resource in config["resources"]:
+        if resource["name"] in ("events", "pages"):
+            resource["endpoint"]["response_actions"] = [_thread_of(resource["name"], seen)]
+    options = SyncOptions(
+        destination=dlt.destinations.duckdb(str(tmp_path / "toy_db.duckdb")),
+        dataset_name="toy",
+        resources=("events", "pages"),
+    )
+    sync(build_source(config, options.source_options("rest_api")), options)
+    # each one's first page from dlt's main loop, not side by side in its pool (the pages a
+    # window sends ahead go from restsync's page pool either way)
+    assert "MainThread" in seen["events"] and "MainThread" in seen["pages"], seen
+
+
 @pytest.mark.parametrize("base_url", ["127.0.0.1:8080/v1", "ftp://127.0.0.1/v1"])
 def test_a_base_url_without_http_is_refused_before_any_request(base_url: str) -> None:
     config = {"client": {"base_url": base_url}, "resources": ["items"]}
