@@ -127,6 +127,12 @@ def bare(name: str, path: str, **extra: object) -> dict[str, object]:
 
 # (the parent candidates, the child's path, the placeholder) -> the parent and field to resolve
 INFERENCES = [
+    (  # found by the placeholder's name alone: category -> categories
+        [bare("categories", "/categories")],
+        "/x/{category_id}/items",
+        "category_id",
+        Parent("categories", "id"),
+    ),
     (
         [bare("organizations", "/organizations")],
         "/organizations/{organizationId}/members",
