@@ -76,6 +76,12 @@ def test_cursor_paginator_limit_becomes_the_page_size_param() -> None:
     }
 
 
+def test_an_explicit_limit_param_wins_over_the_cursor_paginators_limit() -> None:
+    paginator = {"type": "cursor", "limit": 100, "cursor_param": "until", "cursor_path": "p.next"}
+    endpoint = {"path": "/a", "paginator": paginator, "params": {"limit": 50}}  # its own
+    assert only_endpoint(config({"name": "a", "endpoint": endpoint}))["params"] == {"limit": 50}
+
+
 def test_start_from_page_is_the_first_page() -> None:
     paginator = {"type": "page_number", "page_param": "page", "start_from_page": 1}
     endpoint = only_endpoint(
