@@ -42,6 +42,19 @@ def test_demo_loads_a_duckdb_file_and_prints_rows_per_table(tmp_path: Path) -> N
     assert re.search(r"organizations\s*│\s*\d+", result.output)
 
 
+def test_demo_writes_into_the_folder_it_runs_in_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):  # one dlt state for both, as on a user's machine
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        result = CliRunner().invoke(app, ["demo"])
+        assert result.exit_code == 0, result.output
+    assert (second / "restsync_demo.duckdb").exists()  # not the first run's folder again
+    assert f"loaded into {second / 'restsync_demo.duckdb'}" in result.output
+
+
 def test_unknown_connector_is_a_clear_error() -> None:
     result = CliRunner().invoke(app, ["sync", "nope"])
     assert result.exit_code == 1

@@ -7,6 +7,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import dlt
@@ -328,7 +329,7 @@ def demo(
         with run_emulator(connector, EmulatorOptions(scale=scale)) as emulator:
             err.print(f"emulator for [bold]{connector}[/] at {emulator.base_url}")
             options = SyncOptions(
-                destination=dlt.destinations.duckdb(DEMO_DATABASE),
+                destination=dlt.destinations.duckdb(str(Path(DEMO_DATABASE).resolve())),
                 pipeline_name=f"restsync_demo_{connector}",
                 full_refresh=True,
             )
