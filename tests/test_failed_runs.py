@@ -186,3 +186,32 @@ def test_an_endpoint_without_error_handler_tries_as_often_as_dlts_runtime_says(
         with pytest.raises(SyncError, match=r"after 3 attempts \(2 retries\)"):
             run(api.base_url, tmp_path)
         assert api.hits["/items"] == 3  # dlt's setting counts attempts, the first included
+
+
+def test_the_location_shows_the_path_as_it_is_whatever_the_apis_secrets(tmp_path: Path) -> None:
+    folder = tmp_path / "alice"  # the API's username is part of the path, by chance
+    folder.mkdir()
+    with scripted_server() as api:
+        api.script("/items", Reply(body={"data": [{"id": 1}]}))
+        options = SyncOptions(
+            destination=dlt.destinations.duckdb(str(folder / "items.duckdb")),
+            pipelines_dir=str(tmp_path / "pipelines"),
+        )
+        source = build_source(items_config(api.base_url), SourceOptions(name="api"))
+        result = sync(source, options, secrets=["alice"])
+    assert result.location == str(folder / "items.duckdb")
+
+
+@pytest.mark.parametrize(
+    ("bucket", "shown"),
+    [
+        ("sftp://user:p@ss@host/path", "sftp://host/path"),  # a password holding `@`
+        ("sftp://u:ab/cd@host:22/p", "sftp://host:22/p"),  # or `/`
+        ("s3://bucket/data?token=abc", "s3://bucket/data"),
+        ("/srv/data", "/srv/data"),
+    ],
+)
+def test_a_bucket_is_shown_without_user_password_or_query(bucket: str, shown: str) -> None:
+    from restsync.sync import _without_secrets
+
+    assert _without_secrets(bucket) == shown

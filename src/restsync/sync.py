@@ -291,7 +291,7 @@ def sync(
         table_rows=table_row_counts(pipeline),
         seconds=seconds,
         notes=notes,
-        location=redact(destination_location(pipeline), secrets or []),
+        location=destination_location(pipeline),
     )
 
 
@@ -428,10 +428,20 @@ def destination_location(pipeline: dlt.Pipeline) -> str:
         return database
     bucket = getattr(config, "bucket_url", None)
     if isinstance(bucket, str):
-        return bucket
+        return _without_secrets(bucket)
     if isinstance(credentials, ConnectionStringCredentials):
-        return str(credentials)  # dlt's form hides the password
+        return redact(str(credentials))  # dlt's form hides the password; redact the user too
     return ""
+
+
+def _without_secrets(url: str) -> str:
+    """A bucket URL without user, password or query. A password may hold `@` or `/`, so all up
+    to the last `@` goes (for abfss' `container@account` too: safe beats complete)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url  # a local folder
+    rest = rest.rpartition("@")[2].split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme}://{rest}"
 
 
 def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
