@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import dlt
@@ -112,12 +113,12 @@ def test_blocks_side_by_side_share_one_freeze() -> None:
 
 def test_overlapping_blocks_keep_the_freeze_until_the_last_one_ends() -> None:
     before = gc.get_threshold()
-    first, second = frozen_heap(), frozen_heap()  # two syncs on two threads, say
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)  # the first ends while the second still runs
-    assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == YOUNG_THRESHOLD
-    second.__exit__(None, None, None)
+    with ExitStack() as second_block:  # two syncs on two threads, say
+        with ExitStack() as first_block:
+            first_block.enter_context(frozen_heap())
+            second_block.enter_context(frozen_heap())
+        # the first has ended while the second still runs
+        assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] == YOUNG_THRESHOLD
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == before
 

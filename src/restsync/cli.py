@@ -342,7 +342,7 @@ def demo(
     except RestsyncError as exc:
         raise _fail(exc, debug) from None
     _print_result(result)
-    out.print(f"loaded into ./{DEMO_DATABASE}, schema '{result.dataset_name}'")
+    out.print(f"query it: duckdb {DEMO_DATABASE}, schema '{result.dataset_name}'")
 
 
 def _print_result(result: SyncResult) -> None:

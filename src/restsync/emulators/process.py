@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
-from pathlib import Path
-from typing import Any
+import threading
+from typing import IO, Any
 
 import requests
 
@@ -25,29 +24,39 @@ __all__ = ["EmulatorProcess"]
 START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 30
 URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+\S*)")
+# the CLI of the restsync this process imported, whatever scripts are on PATH or beside Python
+CLI = "from restsync.cli import main; main()"
 
 
 class EmulatorProcess:
     """`restsync emulate API ARGS...` on a free port; its URL, and its request log over HTTP."""
 
     def __init__(self, api: str, *args: str) -> None:
-        command = [str(Path(sys.executable).parent / "restsync"), "emulate", api, "--port", "0"]
-        self.process = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
+        command = [sys.executable, "-c", CLI, "emulate", api, "--port", "0", *args]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         self.base_url = ""
-        while time.monotonic() < deadline and not self.base_url:
-            line = self.process.stdout.readline()
-            if not line and self.process.poll() is not None:
-                break
-            match = URL_LINE.search(line)
-            if match:
-                self.base_url = match.group(1).rstrip("/")
-        host = re.match(r"http://[^/]+", self.base_url)
-        if host is None:
+        self._started = threading.Event()
+        assert self.process.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True)
+        try:
+            self._reader.start()  # reads its output to the end: a full pipe blocks the server
+            self._started.wait(START_TIMEOUT_S)
+            host = re.match(r"http://[^/]+", self.base_url)
+            if host is None:
+                raise RuntimeError(f"`restsync emulate {api}` printed no URL")
+            self.host = host.group(0)
+        except BaseException:  # Ctrl-C or a timeout while starting: no server left behind
             self.close()
-            raise RuntimeError(f"`restsync emulate {api}` printed no URL")
-        self.host = host.group(0)
+            raise
+
+    def _read(self, stream: IO[str]) -> None:
+        """Find the URL line, then drain the rest; the start is over when either ends."""
+        for line in stream:
+            match = URL_LINE.search(line)
+            if match and not self.base_url:
+                self.base_url = match.group(1).rstrip("/")
+                self._started.set()
+        self._started.set()  # the process ended (or closed its output) before printing one
 
     def stats(self, clear: bool = False, arrivals: bool = False) -> dict[str, Any]:
         """The request log, counted (`clear`: then emptied; `arrivals`: with each arrival)."""
@@ -58,9 +67,16 @@ class EmulatorProcess:
         return result
 
     def close(self) -> None:
-        """Stop the server process."""
+        """Stop the server process (killed if it does not stop in time), close its output."""
         self.process.terminate()
-        self.process.wait(timeout=STOP_TIMEOUT_S)
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._reader.join(STOP_TIMEOUT_S)  # the output ends with the process
+        if self.process.stdout is not None and not self._reader.is_alive():
+            self.process.stdout.close()
 
     def __enter__(self) -> EmulatorProcess:
         return self
