@@ -598,10 +598,10 @@ def _destination_advice(refused: BaseException, root: BaseException) -> str:
     if "duckdb" in client.lower() and "No such file or directory" in str(root):
         return (
             "The DuckDB file's folder does not exist. Unless DESTINATION__DUCKDB__CREDENTIALS"
-            " names a file, dlt keeps a pipeline's file in the folder where the pipeline first"
-            " ran; if that folder is gone, name a file (DESTINATION__DUCKDB__CREDENTIALS="
-            "path/to/file.duckdb) and sync with --full-refresh: the pipeline's state still"
-            " describes what the lost file held."
+            " names a file by its absolute path, dlt keeps a pipeline's file in the folder where"
+            " the pipeline first ran; if that folder is gone, name one (DESTINATION__DUCKDB__"
+            "CREDENTIALS=/path/to/file.duckdb) and sync with --full-refresh: the pipeline's"
+            " state still describes what the lost file held."
         )
     return (
         "Check its credentials (DESTINATION__<NAME>__CREDENTIALS, or [destination.<name>."
