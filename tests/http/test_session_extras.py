@@ -105,8 +105,25 @@ def test_a_utf8_page_is_parsed_by_the_fast_parser(
     "number", [-(2**63) - 1, 2**64, 123456789012345678901234, 2**64 - 1, -(2**63)]
 )
 def test_integers_past_64_bits_stay_exact_integers(number: int) -> None:
-    # orjson alone reads -(2**63) - 1 as -9.223372036854776e+18 and 2**64 as 1.8e19
+    # orjson reads -(2**63) - 1 as -9.223372036854776e+18 and 2**64 as 1.8e19
     assert _typed(_parsed(b'{"id": %d}' % number)) == {"id": ("int", number)}
+
+
+def test_digits_in_a_string_and_big_integers_stay_on_the_fast_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a commit hash with 19 digits in a row (one hosting page in ten) once sent its page to
+    # requests' slower parse, as any integer past 64 bits did
+    def refuse(self: Response, **kwargs: object) -> object:
+        raise AssertionError("parsed by requests, not by the fast parser")
+
+    monkeypatch.setattr(Response, "json", refuse)
+    body = b'{"sha": "57ca6053743425597002787f", "id": 123456789012345678901234}'
+    parsed = _parsed(body)
+    assert _typed(parsed) == {
+        "sha": ("str", "57ca6053743425597002787f"),
+        "id": ("int", 123456789012345678901234),
+    }
 
 
 def test_a_declared_charset_is_honoured() -> None:
@@ -117,8 +134,8 @@ def test_a_declared_charset_is_honoured() -> None:
 
 
 def test_what_the_fast_parser_refuses_is_parsed_as_before() -> None:
-    assert _parsed(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}  # a BOM: orjson refuses, requests not
-    parsed = _parsed(b'{"v": 1e400, "w": 1.5}')  # past a double: orjson refuses, requests: inf
+    assert _parsed(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}  # a BOM: msgspec refuses, requests not
+    parsed = _parsed(b'{"v": 1e400, "w": 1.5}')  # past a double: msgspec refuses, requests: inf
     assert isinstance(parsed, dict) and math.isinf(parsed["v"]) and parsed["w"] == 1.5
     with pytest.raises(NotJsonError, match=r"expected JSON from .*got '\{\"data\": \[1, 2'"):
         _parsed(b'{"data": [1, 2')  # broken: an error that says what came, a ValueError too
@@ -131,7 +148,8 @@ JSON_VALUES = st.recursive(
     | st.booleans()
     | st.integers(min_value=-(2**80), max_value=2**80)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
+    | st.text()
+    | st.from_regex(r"[0-9a-f]?[0-9]{18,24}[0-9a-f]?", fullmatch=True),  # digits in a string
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
     ),
@@ -148,6 +166,30 @@ def test_the_fast_parse_equals_requests_parse(value: object, ascii_only: bool) -
         response._content = body
         response.encoding = "utf-8"
     assert _typed(fast.json()) == _typed(plain.json())
+
+
+DAMAGE = st.sampled_from(list(b' "\\,:[]{}-.e0\n\x00\xff'))
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=JSON_VALUES, data=st.data())
+def test_a_damaged_body_is_refused_or_read_as_requests_reads_it(
+    value: object, data: st.DataObject
+) -> None:
+    body = bytearray(json.dumps(value, ensure_ascii=False).encode())
+    for _ in range(data.draw(st.integers(1, 3))):  # a byte put in anywhere: valid JSON or not
+        body.insert(data.draw(st.integers(0, len(body))), data.draw(DAMAGE))
+    fast, plain = ParsedOnceResponse(), Response()
+    for response in (fast, plain):
+        response._content = bytes(body)
+        response.encoding = "utf-8"
+    try:
+        expected = _typed(plain.json())
+    except ValueError:  # requests refuses it: so does the fast parse, as a NotJsonError
+        with pytest.raises(NotJsonError):
+            fast.json()
+        return
+    assert _typed(fast.json()) == expected
 
 
 def test_a_claimed_page_is_not_prepared_twice_and_a_lost_claim_fetches_afresh() -> None:
