@@ -27,6 +27,8 @@ process too, so its peak RSS is its own. `--quick` shrinks every workload (for a
   tuned (dlt reads each parent's pages one after another), against the same bound.
   In these three, restsync runs 3 times (once with --quick): its row is the run with the median
   served span, and end-to-end ratios use the median of its seconds.
+Against a bound, the CPU seconds of restsync's extract step (all threads) are printed beside its
+wall seconds: near 100% of one core, the step is CPU bound (its threads share one GIL).
 """
 
 from __future__ import annotations
@@ -75,6 +77,26 @@ def run_variant(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def timed_extract() -> dict[str, float]:
+    """Time dlt's extract step in this process, in wall and CPU seconds (all threads): the
+    dict is filled in when the step ends. CPU near wall means the step is CPU bound."""
+    from dlt.pipeline.pipeline import Pipeline
+
+    spent: dict[str, float] = {}
+    extract = Pipeline.extract
+
+    def timed(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        cpu, wall = time.process_time(), time.perf_counter()
+        try:
+            return extract(self, *args, **kwargs)
+        finally:
+            spent["extract_seconds"] = time.perf_counter() - wall
+            spent["extract_cpu_seconds"] = time.process_time() - cpu
+
+    Pipeline.extract = timed  # type: ignore[method-assign]
+    return spent
+
+
 def variant(spec: dict[str, Any]) -> None:
     """Inside the variant's process: build the source restsync's or plain dlt's way, sync."""
     import dlt
@@ -92,6 +114,7 @@ def variant(spec: dict[str, Any]) -> None:
     name = spec["api"]
     values = {"base_url": spec["base_url"], **get_api(name).credentials, **spec["settings"]}
     destination = dlt.destinations.duckdb(str(Path(spec["folder"]) / f"{spec['label']}.duckdb"))
+    spent = timed_extract()
     started = time.perf_counter()
     seed_config = get_connector(name).config(values)
     for item in seed_config["resources"]:  # a page size other than the connector's
@@ -135,7 +158,7 @@ def variant(spec: dict[str, Any]) -> None:
         rows = sum(n for t, n in counts.items() if not t.startswith("_dlt"))
     seconds = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rows": rows, "rss_mb": rss_mb}))
+    print(json.dumps({"seconds": seconds, "rows": rows, "rss_mb": rss_mb, **spent}))
 
 
 def measure(emulator: Emulator, base: dict[str, Any], label: str, **extra: Any) -> dict[str, Any]:
@@ -322,6 +345,11 @@ def report(results: dict[str, Any]) -> None:
             served = runs["restsync"]["served_seconds"]
             print(f"  restsync / bound = {ours / bound:.2f} end to end,"
                   f" {served / bound:.2f} served span")  # fmt: skip
+        cpu = runs["restsync"].get("extract_cpu_seconds")
+        if cpu and bound:  # on one GIL, a step near 100% of one core is CPU bound
+            wall = runs["restsync"]["extract_seconds"]
+            print(f"  restsync's extract step: {cpu:.1f} s of CPU in {wall:.1f} s"
+                  f" ({cpu / wall:.0%} of one core)")  # fmt: skip
         on_requests = runs.get("restsync_req")
         if on_requests:
             ratio = on_requests["served_seconds"] / runs["restsync"]["served_seconds"]
