@@ -258,3 +258,33 @@ def test_check_reports_an_endpoint_auth_dlt_cannot_build_as_a_failed_row(emu: Em
     }
     (probe,) = check(config)
     assert probe.status.startswith("failed") and not probe.ok
+
+
+def test_a_setting_in_a_path_the_api_does_not_know_is_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.scripted_server import Reply, scripted_server
+
+    written = {
+        "client": {"base_url": 'dlt.config["base_url"]'},
+        "resources": [
+            {
+                "name": "items",
+                "endpoint": {"path": 'dlt.config["collection"]', "data_selector": "data"},
+            }
+        ],
+    }
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump(written))
+    with scripted_server() as api:
+        api.script("/itemz", Reply(404, {"error": "no such collection"}))
+        monkeypatch.setenv("SOURCES__SHOP__BASE_URL", api.base_url)
+        monkeypatch.setenv("SOURCES__SHOP__COLLECTION", "itemz")
+        assert load_target(str(path), {}).settings == {
+            "base_url": api.base_url,
+            "collection": "itemz",
+        }
+        result = CliRunner().invoke(app, ["sync", str(path)])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "404" in said and "check the `collection` setting ('itemz'), base_url and" in said

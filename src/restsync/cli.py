@@ -189,7 +189,7 @@ def sync(
             rate_limit=rate_budget(loaded.name, rate_limit, burst),
         )
         source = target_source(loaded, options.source_options(loaded.name))
-        result = run_sync(source, options, secrets=list(secrets))
+        result = run_sync(source, options, secrets=list(secrets), settings=loaded.settings)
     except RestsyncError as exc:
         raise _fail(exc, debug, secrets) from None
     except KeyboardInterrupt as exc:

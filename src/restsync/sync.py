@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import dlt
 from dlt.common.configuration.exceptions import (
@@ -202,7 +203,7 @@ def sync_connector(
     """Sync a built-in connector (or config file): resolve its config, run, summarize."""
     target = load_target(name, overrides or {})  # a file's settings are under its source name
     source = target_source(target, options.source_options(target.name))
-    return sync(source, options, secrets=list(target.secrets))
+    return sync(source, options, secrets=list(target.secrets), settings=target.settings)
 
 
 def target_source(target: Target, options: SourceOptions) -> DltSource:
@@ -215,9 +216,14 @@ def target_source(target: Target, options: SourceOptions) -> DltSource:
 
 
 def sync(
-    source: DltSource, options: SyncOptions, *, secrets: list[str] | None = None
+    source: DltSource,
+    options: SyncOptions,
+    *,
+    secrets: list[str] | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> SyncResult:
-    """Extract, normalize and load `source`; failures become one clear `RestsyncError`."""
+    """Extract, normalize and load `source`; failures become one clear `RestsyncError` (which
+    names a `settings` value that a URL the API does not know holds)."""
     if options.resources:
         unknown = sorted(set(options.resources) - set(source.resources))
         if unknown:
@@ -275,7 +281,7 @@ def sync(
         if interrupted:  # dlt wraps it; unwrap it
             raise KeyboardInterrupt(PARTLY_LOADED if kept else NOT_COMMITTED) from exc
         raise explain_failure(
-            exc, source.name, secrets or [], loaded=in_destination, kept=kept
+            exc, source.name, secrets or [], loaded=in_destination, kept=kept, settings=settings
         ) from exc
     finally:
         close_sessions(source)
@@ -481,10 +487,11 @@ def explain_failure(
     *,
     loaded: Sequence[str] = (),
     kept: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> RestsyncError:
     """One paragraph: which step and resource failed, the URL without secrets, what to do;
     and, for a run whose `loaded` tables were in the destination already, whether it was `kept`
-    for dlt to finish or aborted."""
+    for dlt to finish or aborted. A URL the API does not know names the `settings` it holds."""
     nothing = (
         f"Part of this run was loaded (tables {', '.join(loaded)})" if loaded else NOTHING_LOADED
     )
@@ -504,8 +511,9 @@ def explain_failure(
     elif isinstance(root, HTTPError) and root.response is not None:
         response = root.response
         if response.status_code in (404, 405, 410):
+            held = _settings_in_path(str(response.url), settings or {})
             advice = (
-                "The API has no such endpoint: check base_url and the endpoint's path"
+                f"The API has no such endpoint: check {held}base_url and the endpoint's path"
                 " (`restsync check` probes each resource)."
             )
         elif 400 <= response.status_code < 500:
@@ -569,6 +577,14 @@ def explain_failure(
     else:
         error = SyncError(message, step=step, resource=resource)
     return error
+
+
+def _settings_in_path(url: str, settings: Mapping[str, str]) -> str:
+    """Each setting whose value is a segment of the URL's path, as "the `workspace` setting
+    ('acme'), ": a wrong one is the likeliest cause of a 404. Empty if none is."""
+    segments = {unquote(part) for part in urlsplit(url).path.split("/") if part}
+    held = (f"the `{k}` setting ('{v}'), " for k, v in settings.items() if v and v in segments)
+    return "".join(held)
 
 
 NULL_KEY_ERRORS = (  # (table, column) from dlt's normalizer and the destinations' own words

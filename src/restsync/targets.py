@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ class Target:
     name: str
     config: dict[str, Any]
     secrets: tuple[str, ...]
+    settings: dict[str, str] = field(default_factory=dict)  # the values read from dlt.config
 
 
 def is_file(target: str) -> bool:
@@ -39,7 +40,8 @@ def load_target(target: str, overrides: Mapping[str, str | None]) -> Target:
         connector = get_connector(target)
         values = resolve_values(connector, overrides)
         secrets = tuple(values[k] for k in connector.secrets)
-        return Target(connector.name, connector.config(values), secrets)
+        settings = {k: values[k] for k in connector.settings}
+        return Target(connector.name, connector.config(values), secrets, settings)
     loaded = _load(target)
     given = {k: v for k, v in overrides.items() if v is not None and k != "base_url"}
     written = loaded.config
@@ -47,11 +49,13 @@ def load_target(target: str, overrides: Mapping[str, str | None]) -> Target:
     if overrides.get("base_url") and isinstance(client, Mapping):  # wins over a reference too
         written = {**written, "client": {**client, "base_url": overrides["base_url"]}}
     config = resolve(written, loaded.source_name, overrides=given)
-    resolved = _reference_values(written, config)
+    resolved = list(_reference_values(written, config))
     secrets = tuple(v for ref, v in resolved if ref.provider == "secrets" and isinstance(v, str))
+    settings = {r.name: v for r, v in resolved if r.provider == "config" and isinstance(v, str)}
     client = config.get("client")
     password = userinfo_password(client.get("base_url") if isinstance(client, Mapping) else None)
-    return Target(loaded.source_name, config, secrets + ((password,) if password else ()))
+    secrets += (password,) if password else ()
+    return Target(loaded.source_name, config, secrets, settings)
 
 
 def unresolved_config(target: str) -> tuple[str, Any, LoadedConfig | None]:
