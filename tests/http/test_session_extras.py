@@ -78,11 +78,14 @@ def _parsed(body: bytes, content_type: str = "application/json") -> object:
 
 
 def _typed(value: object) -> object:
-    """A value with every number's type made visible (1 == 1.0, but not here)."""
+    """A value with every number's type, every float's sign and every object's key order made
+    visible (1 == 1.0, -0.0 == 0.0 and {"a": 1, "b": 2} == {"b": 2, "a": 1}, but not here)."""
     if isinstance(value, dict):
-        return {key: _typed(item) for key, item in value.items()}
+        return [("object", key, _typed(item)) for key, item in value.items()]
     if isinstance(value, list):
         return [_typed(item) for item in value]
+    if isinstance(value, float):
+        return ("float", repr(value))
     return (type(value).__name__, value)
 
 
@@ -106,7 +109,7 @@ def test_a_utf8_page_is_parsed_by_the_fast_parser(
 )
 def test_integers_past_64_bits_stay_exact_integers(number: int) -> None:
     # orjson reads -(2**63) - 1 as -9.223372036854776e+18 and 2**64 as 1.8e19
-    assert _typed(_parsed(b'{"id": %d}' % number)) == {"id": ("int", number)}
+    assert _typed(_parsed(b'{"id": %d}' % number)) == [("object", "id", ("int", number))]
 
 
 def test_digits_in_a_string_and_big_integers_stay_on_the_fast_parser(
@@ -120,10 +123,20 @@ def test_digits_in_a_string_and_big_integers_stay_on_the_fast_parser(
     monkeypatch.setattr(Response, "json", refuse)
     body = b'{"sha": "57ca6053743425597002787f", "id": 123456789012345678901234}'
     parsed = _parsed(body)
-    assert _typed(parsed) == {
-        "sha": ("str", "57ca6053743425597002787f"),
-        "id": ("int", 123456789012345678901234),
-    }
+    assert _typed(parsed) == [
+        ("object", "sha", ("str", "57ca6053743425597002787f")),
+        ("object", "id", ("int", 123456789012345678901234)),
+    ]
+
+
+def test_key_order_repeated_keys_and_signed_zeros_are_read_as_requests_reads_them() -> None:
+    body = b'{"b": 1, "a": -0.0, "b": 2, "c": [-0, 0.0, -1e-400]}'
+    plain = Response()
+    plain._content, plain.encoding = body, "utf-8"
+    assert _typed(_parsed(body)) == _typed(plain.json())
+    parsed = _parsed(body)
+    assert isinstance(parsed, dict) and list(parsed) == ["b", "a", "c"]  # the first place wins
+    assert parsed["b"] == 2  # and the last value
 
 
 def test_a_declared_charset_is_honoured() -> None:

@@ -71,8 +71,8 @@ class ParsedOnceResponse(Response):
     cursor: on 100-record pages that second parse was an eighth of the extract's CPU. The one
     parse is msgspec's (0.19 ms for a 40 kB hosting page where requests' simplejson takes 0.49)
     for a UTF-8 body; anything else, or anything msgspec refuses (NaN, a BOM, a number past a
-    double, a lone surrogate), is parsed by requests as before. msgspec reads integers of any
-    size exactly, as requests does (orjson reads those past 64 bits as floats: ruling them out
+    double, a lone surrogate), is parsed by requests as before. msgspec reads integers past
+    64 bits exactly, as requests does (orjson reads them as floats: ruling them out
     first cost 0.08 ms a page, and sent the one hosting page in ten with 19 digits in a row
     inside a commit hash to simplejson).
     """
@@ -91,8 +91,9 @@ class ParsedOnceResponse(Response):
         if body and encoding in _UTF8_NAMES:
             try:
                 return msgspec.json.decode(body)
-            except (msgspec.DecodeError, ValueError, RecursionError):
-                pass  # NaN, a BOM, bad UTF-8, bad JSON, too deep...: requests decides
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                pass  # NaN, a BOM, bad UTF-8, bad JSON, too deep...: requests decides (and
+                # raises as it would have for what it refuses too)
         try:
             return super().json()
         except RequestsJSONDecodeError:
