@@ -26,7 +26,7 @@ LATENCY = Faults(latency_ms=20)
 RATE, BURST = 40.0, 4
 
 
-def customers_in_flight(tmp_path: Path, **options: int) -> tuple[int, list[int]]:
+def customers_in_flight(tmp_path: Path, **options: Any) -> tuple[int, list[int]]:
     """Sync commerce's customers; the most requests in flight, and the offsets asked for."""
     with run_emulator("commerce", EmulatorOptions(scale=SCALE, faults=LATENCY)) as emu:
         sync_emulated("commerce", emu, tmp_path / "c.duckdb", resources=("customers",), **options)

@@ -207,7 +207,7 @@ def lint(
 ) -> None:
     """Check a config (or a built-in connector) statically; exit 1 on any error."""
     from restsync.config.fix import fix as fix_config
-    from restsync.config.fix import write_fixed
+    from restsync.config.fix import left_to_a_human, write_fixed
     from restsync.config.lint import Severity, lint_file
     from restsync.config.lint import lint as lint_config
 
@@ -226,7 +226,7 @@ def lint(
             result = fix_config(load_config(target))
             written = write_fixed(result)
             # what is left for a human, with its lines in the file just written
-            findings = [f for f in lint_file(written) if f.severity != Severity.INFO]
+            findings = left_to_a_human(lint_file(written))
     except RestsyncError as exc:
         raise _fail(exc, False) from None
     if output == "json":

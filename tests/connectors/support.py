@@ -14,11 +14,18 @@ from restsync.sync import SyncOptions, SyncResult, sync_connector
 JITTER = 2  # requests that may arrive together beyond the budget: the OS schedules both sides
 
 
-def sync_emulated(name: str, emulator: Emulator, database: Path, **options: Any) -> SyncResult:
-    """Sync `name` from the emulator into a DuckDB file, credentials and settings from it."""
-    overrides = {"base_url": emulator.base_url, **emulator.credentials, **emulator.settings}
-    destination = dlt.destinations.duckdb(str(database))
-    return sync_connector(name, overrides, SyncOptions(destination=destination, **options))
+def sync_emulated(
+    name: str,
+    emulator: Emulator,
+    database: Path,
+    *,
+    settings: dict[str, str] | None = None,
+    **options: Any,
+) -> SyncResult:
+    """Sync `name` from the emulator into a DuckDB file, credentials and settings from it (and
+    `settings` over them)."""
+    given = {**emulator.credentials, **emulator.settings, **(settings or {})}
+    return _sync(name, {"base_url": emulator.base_url, **given}, database, **options)
 
 
 def sync_from_process(
@@ -26,7 +33,11 @@ def sync_from_process(
 ) -> SyncResult:
     """`sync_emulated` against an emulator in its own process (its defaults' settings)."""
     api = get_api(name)
-    overrides = {"base_url": emulator.base_url, **api.credentials, **api.spec.default_settings()}
+    given = {**api.credentials, **api.spec.default_settings()}
+    return _sync(name, {"base_url": emulator.base_url, **given}, database, **options)
+
+
+def _sync(name: str, overrides: dict[str, str], database: Path, **options: Any) -> SyncResult:
     destination = dlt.destinations.duckdb(str(database))
     return sync_connector(name, overrides, SyncOptions(destination=destination, **options))
 

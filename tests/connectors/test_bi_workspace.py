@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pytest
 
 from restsync.emulators import Emulator, EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.errors import SyncError
-from restsync.sync import SyncOptions, SyncResult, sync_connector
+from restsync.sync import SyncResult
 from tests.connectors.support import sync_emulated
 from tests.truth import diff, query, table_rows, truth_rows
 
@@ -224,10 +223,8 @@ def test_equals_truth_at_any_concurrency_with_faults(
 
 
 def test_a_wrong_workspace_is_named_in_the_404_error(emu: Emulator, tmp_path: Path) -> None:
-    overrides = {"base_url": emu.base_url, **emu.credentials, "workspace": "acme-typo"}
-    destination = dlt.destinations.duckdb(str(tmp_path / "bi.duckdb"))
     with pytest.raises(SyncError) as failed:
-        sync_connector(CONNECTOR, overrides, SyncOptions(destination=destination))
+        sync_emulated(CONNECTOR, emu, tmp_path / "bi.duckdb", settings={"workspace": "acme-typo"})
     message = str(failed.value)
     assert "404" in message and "/acme-typo/" in message
     assert "check the `workspace` setting ('acme-typo'), base_url and" in message

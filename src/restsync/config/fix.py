@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,15 @@ from restsync.config.loader import (
 )
 from restsync.errors import ConfigError
 
-__all__ = ["FixResult", "apply_edits", "fix", "fixed_path", "render", "write_fixed"]
+__all__ = [
+    "FixResult",
+    "apply_edits",
+    "fix",
+    "fixed_path",
+    "left_to_a_human",
+    "render",
+    "write_fixed",
+]
 
 MAX_PASSES = 3  # a fix may make another certain (a parent found once its own parent is set)
 PY_INDENT = 4
@@ -85,8 +93,12 @@ def fix(loaded: LoadedConfig | Mapping[str, Any], *, source_name: str | None = N
     left = lint(fixed, source_name=name)
     still = {(f.rule, f.path, f.message) for f in left}
     applied = [f for f in attempted if (f.rule, f.path, f.message) not in still]
-    unfixed = [f for f in left if f.severity != Severity.INFO]
-    return FixResult(loaded, fixed, tuple(dict.fromkeys(applied)), tuple(unfixed))
+    return FixResult(loaded, fixed, tuple(dict.fromkeys(applied)), tuple(left_to_a_human(left)))
+
+
+def left_to_a_human(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings a fix leaves for a person to act on: notes (INFO) ask nothing."""
+    return [f for f in findings if f.severity != Severity.INFO]
 
 
 def apply_edits(config: Any, edits: tuple[Edit, ...]) -> dict[str, Any] | None:
