@@ -38,6 +38,7 @@ from restsync.http.budget import (
     pause_from_headers,
     remaining_from_headers,
 )
+from restsync.http.prepare import Templates
 from restsync.http.redact import redact
 from restsync.http.retry import RetryPolicy, parse_retry_after
 from restsync.http.transport import LoopAdapter, adapter_for
@@ -174,6 +175,7 @@ class RetryingSession(Session):
         self._prefetch_pool: ThreadPoolExecutor | None = None
         self._prefetched: dict[str, _Prefetch] = {}
         self._tokens = itertools.count()
+        self._templates = Templates()
         self._lock = threading.RLock()  # reentrant: a window's finalizer may discard anywhere
         self._closes = 0  # close() calls so far: a page sent ahead before one stops retrying
         self._local = threading.local()  # in a page-pool thread: the closes when it was sent
@@ -276,7 +278,7 @@ class RetryingSession(Session):
                 prefetch = self._prefetched.get(token)
             if prefetch is not None:
                 return _Claimed(request, prefetch.prepared.url, token)
-        return super().prepare_request(request)
+        return self._templates.prepare(self, request, super().prepare_request)
 
     def claim(self, request: Request, token: str | None) -> None:
         """Mark `request` so that sending it returns the prefetched response (None: unmark)."""
