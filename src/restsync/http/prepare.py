@@ -9,11 +9,17 @@ header sets.
 
 So `Templates.prepare` keeps, per (method, request headers, session headers), the request
 requests prepared up to its auth, and prepares a copy of it with the URL, the query, the auth
-and the hooks, each by requests' own method (`prepare_url`, `prepare_auth`, `prepare_hooks`).
-It does so only where what it skips cannot differ: no cookie in the session or the request,
-no body, and an auth given (requests would look one up in `.netrc` by the URL). Anything else
-is prepared by requests in full. The result equals requests' own (`tests/http/test_prepare.py`
-checks that, on generated requests).
+and the hooks by requests' own methods (`prepare_url`, `prepare_auth`, `prepare_hooks`). A
+plain URL (no query, fragment or `%`) is prepared once, and each page's query is appended to
+it and quoted as `prepare_url` would (its check of the params against a `typing` protocol was
+a fifth of what was left). Templates are used only where what they skip cannot differ: no
+cookie in the session or the request, no body, and an auth given (requests would look one up
+in `.netrc` by the URL). Anything else is prepared by requests in full.
+
+Measured on a hosting page's request: 0.21 ms in full, 0.06 ms from a template; the 20 ms big
+collection's extract took 4.72 s of CPU against 5.17 s (medians of 4 runs, alternating). The
+result equals requests' own: `tests/http/test_prepare.py` checks that on generated requests,
+sessions, cookies, auths and a `.netrc`.
 """
 
 from __future__ import annotations
