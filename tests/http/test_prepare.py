@@ -69,7 +69,11 @@ REQUEST = st.fixed_dictionaries(
         "auth": st.sampled_from(AUTHS),
         "hooks": st.sampled_from([None, {"response": [lambda r, *a, **k: r]}]),
     },
-    optional={"data": st.sampled_from([b"x", {"a": "1"}]), "json": st.just({"a": 1})},
+    optional={
+        # empty ones that requests reads as no body, and empty ones it sends as a stream
+        "data": st.sampled_from([b"x", {"a": "1"}, "", b"", [], {}, set(), bytearray()]),
+        "json": st.just({"a": 1}),
+    },
 )
 NETRC = "machine example.com login netrc-user password netrc-pw\n"
 
@@ -89,7 +93,8 @@ def _seen(prepared: PreparedRequest) -> tuple[Any, ...]:
     cookies = sorted((c.name, c.value, c.domain, c.path) for c in prepared._cookies or [])  # type: ignore[attr-defined]
     hooks = {event: list(handlers) for event, handlers in prepared.hooks.items()}
     headers = list(prepared.headers.items())
-    return (prepared.method, prepared.url, headers, prepared.body, hooks, cookies)
+    position = prepared._body_position  # type: ignore[attr-defined]
+    return (prepared.method, prepared.url, headers, prepared.body, position, hooks, cookies)
 
 
 def _outcome(prepare: Any, request: Request) -> tuple[Any, ...]:
@@ -174,3 +179,42 @@ def test_a_page_after_the_first_is_not_prepared_in_full(monkeypatch: pytest.Monk
     session.cookies.set("sid", "1")  # from now on requests merges cookies: in full again
     session.prepare_request(pages[0])
     assert len(full) == 2
+
+
+class _Unreadable:
+    def __iter__(self) -> Iterator[Any]:
+        raise RuntimeError("a param that cannot be read")
+
+
+def _refusing(request: PreparedRequest) -> PreparedRequest:
+    raise RuntimeError("an auth that fails")
+
+
+@pytest.mark.parametrize(
+    ("fields", "session_hooks"),
+    [  # two things wrong at once: the error requests meets first is the one raised
+        ({"headers": {"X-A": "a\nb"}, "params": {"q": _Unreadable()}}, None),
+        ({"auth": _refusing}, {"response": [lambda r, *a, **k: r], "unknown-event": []}),
+    ],
+)
+def test_of_two_errors_the_one_requests_raises_is_raised(
+    fields: dict[str, Any], session_hooks: dict[str, Any] | None
+) -> None:
+    session = RetryingSession()
+    if session_hooks is not None:
+        session.hooks = session_hooks
+    request = {"method": "GET", "url": URLS[0], "auth": AUTHS[3], **fields}
+    expected = _outcome(lambda r: requests.Session.prepare_request(session, r), Request(**request))
+    assert expected[0] == "raised" and expected[1] is RuntimeError
+    for _ in range(2):
+        assert _outcome(session.prepare_request, Request(**request)) == expected
+
+
+def test_each_request_has_a_cookie_jar_of_its_own() -> None:
+    session = RetryingSession()
+    page = {"method": "GET", "url": URLS[0], "auth": AUTHS[3]}
+    first, second = (session.prepare_request(Request(**page)) for _ in range(2))
+    first._cookies.get_policy().set_blocked_domains(["example.com"])  # type: ignore[attr-defined]
+    third = session.prepare_request(Request(**page))
+    assert third._cookies.get_policy().blocked_domains() == ()  # type: ignore[attr-defined]
+    assert second._cookies is not third._cookies  # type: ignore[attr-defined]

@@ -278,6 +278,8 @@ class RetryingSession(Session):
                 prefetch = self._prefetched.get(token)
             if prefetch is not None:
                 return _Claimed(request, prefetch.prepared.url, token)
+            return super().prepare_request(request)  # dropped (closed): its token, a header
+            # no other request has, would make a template of its own
         return self._templates.prepare(self, request, super().prepare_request)
 
     def claim(self, request: Request, token: str | None) -> None:
