@@ -51,7 +51,7 @@ MAX_KEPT = 256  # templates (header sets) and prepared URLs kept, each
 Key = tuple[Hashable, ...]
 
 
-def _keep(request: PreparedRequest) -> PreparedRequest:
+def _no_auth(request: PreparedRequest) -> PreparedRequest:
     """An auth that changes nothing: the template is prepared up to the auth, not with one."""
     return request
 
@@ -76,8 +76,9 @@ class Templates:
             return full(request)
         template = self._templates.get(key)
         if template is None:
+            bare = Request(request.method, request.url, request.headers, auth=_no_auth)
             try:
-                template = full(Request(request.method, request.url, request.headers, auth=_keep))
+                template = full(bare)
             except Exception:  # requests checks the params and runs the auth first: its error
                 return full(request)
             self._keep(self._templates, key, template)
@@ -122,8 +123,8 @@ class Templates:
 
 
 def _encode_params(params: Mapping[Any, Any]) -> str:
-    """requests' `_encode_params` for a dict, without its checks for a string, a file or pairs
-    (a `typing` protocol check, a tenth of a page's preparation)."""
+    """requests' `_encode_params` for a dict, without its checks for a string, a file (a
+    `typing` protocol check) or pairs."""
     pairs: list[tuple[Any, Any]] = []
     for name, values in params.items():
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
