@@ -81,10 +81,11 @@ class Templates:
                 template = full(bare)
             except Exception:  # requests checks the params and runs the auth first: its error
                 return full(request)
+            template._cookies = None  # type: ignore[attr-defined]  # empty: nothing for copy()
             self._keep(self._templates, key, template)
         prepared = template.copy()
-        prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]  # as requests
-        # makes one (copy() shares the template's cookie policy), empty: no cookie anywhere
+        prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]  # a jar of its
+        # own, empty (no cookie anywhere), with its own policy: as requests makes one
         prepared.hooks = default_hooks()  # copy() shares the template's hooks: never add to them
         self._prepare_url(prepared, request.url, request.params, session.params)
         auth = merge_setting(request.auth, session.auth)  # type: ignore[no-untyped-call]
@@ -97,10 +98,11 @@ class Templates:
     ) -> None:
         """`prepare_url` with the URL's own part prepared once: a URL without a query, a
         fragment or a `%` gets the page's query appended and quoted as requests does it."""
-        if type(params) in _DICTS and type(session_params) in _DICTS and not session_params:
-            plain_str = type(url) is str  # not bytes, nor a str with its own __str__
-            base = self._bases.get(url) if plain_str else None
-            if base is None and plain_str:
+        # a str URL (not bytes, nor a str with its own __str__), params as items, none merged
+        plain_params = type(params) in _DICTS and type(session_params) in _DICTS
+        if type(url) is str and plain_params and not session_params:
+            base = self._bases.get(url)
+            if base is None:
                 probe = PreparedRequest()
                 probe.prepare_url(url, None)  # raises as requests would for a bad URL
                 prepared_url = probe.url or ""
