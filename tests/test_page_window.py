@@ -21,6 +21,7 @@ from restsync.emulators import EmulatorOptions, Faults, Outcome, run_emulator
 from restsync.http.paginators import ShortPageOffsetPaginator
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER, PAGES_AHEAD_PER_WORKER, RetryingSession
+from restsync.http.transport import TRANSPORT_ENV
 from restsync.http.window import PageWindow
 from restsync.source import SourceOptions, build_source, close_sessions
 from restsync.sync import SyncOptions, sync
@@ -264,7 +265,10 @@ def test_a_sync_closes_its_session_and_drops_what_it_sent_ahead(tmp_path: Path) 
         assert close_sessions(source) == 1  # one session for the source and its clones
 
 
-def test_a_claimed_page_still_queued_is_sent_by_the_claiming_thread() -> None:
+def test_a_claimed_page_still_queued_is_sent_by_the_claiming_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(TRANSPORT_ENV, "requests")  # every page through the page pool's threads
     with run_emulator(
         "commerce", EmulatorOptions(scale=SCALE, faults=Faults(latency_ms=200))
     ) as emu:
@@ -284,7 +288,10 @@ def test_a_claimed_page_still_queued_is_sent_by_the_claiming_thread() -> None:
         session.close()
 
 
-def test_a_claimed_page_sent_by_its_own_thread_keeps_its_endpoints_retry_policy() -> None:
+def test_a_claimed_page_sent_by_its_own_thread_keeps_its_endpoints_retry_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(TRANSPORT_ENV, "requests")  # every page through the page pool's threads
     retry_503 = RetryPolicy(statuses=frozenset({503}), max_retries=2, backoff_factor=0)
     never = RetryPolicy(statuses=frozenset(), max_retries=0)
     slow = EmulatorOptions(scale=1, faults=Faults(latency_ms=300))

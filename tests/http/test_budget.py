@@ -232,3 +232,22 @@ def test_time_paused_does_not_count_as_time_sending() -> None:
     fake.now += 0.5
     budget.throttle(generation)
     assert budget.limit is not None and budget.limit.rate == pytest.approx(25, rel=0.05)
+
+
+def test_try_acquire_grants_what_acquire_would_without_waiting_and_else_takes_nothing() -> None:
+    fake = FakeTime()
+    budget = RateBudget(RateLimit(10.0, 2), clock=fake.clock, sleep=fake.sleep)
+    assert budget.try_acquire() == 0 and budget.try_acquire() == 0  # the burst
+    assert budget.try_acquire() is None  # no token free: refused, not waited for
+    assert fake.slept == [] and budget._in_flight == 2
+    fake.now += 0.1  # one token's worth
+    assert budget.try_acquire() == 0 and budget.try_acquire() is None
+    budget.pause(1.0)
+    fake.now += 0.5
+    assert budget.try_acquire() is None  # the host is paused
+    fake.now += 1.0
+    assert budget.try_acquire() == 0
+    budget.throttle()
+    fake.now += 10.0
+    assert budget.try_acquire() == 1  # a grant carries its generation, as acquire's do
+    assert budget._in_flight == 5 and fake.slept == []

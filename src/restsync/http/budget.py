@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "QUOTA_HEADERS",
     "TOO_MANY_REQUESTS",
     "RateBudget",
     "RateLimit",
@@ -26,6 +27,7 @@ Sleep = Callable[[float], None]
 
 REMAINING_HEADERS = ("X-RateLimit-Remaining", "X-Rate-Limit-Remaining", "RateLimit-Remaining")
 RESET_HEADERS = ("X-RateLimit-Reset", "X-Rate-Limit-Reset", "RateLimit-Reset")
+QUOTA_HEADERS = frozenset(name.lower() for name in REMAINING_HEADERS + RESET_HEADERS)
 # a reset value above this is an epoch timestamp, below it a number of seconds from now
 EPOCH_THRESHOLD = 1_000_000_000
 MAX_PAUSE_S = 300.0
@@ -94,18 +96,31 @@ class RateBudget:
         """
         while True:
             with self._lock:
-                now = self._clock()
-                wait = self._paused_until - now
+                wait = self._grant()
                 if wait <= 0:
-                    wait = self._quota_wait()
-                if wait <= 0:
-                    wait = self._take(now)
-                    if wait <= 0:
-                        self._granted.append(now)
-                        self._in_flight += 1
-                        return self._generation
+                    return self._generation
                 self.waited_s += wait
             self._sleep(wait)
+
+    def try_acquire(self) -> int | None:
+        """`acquire` for a caller that must not block: the grant's generation, or None (and
+        nothing taken) if the host is paused or no token is free."""
+        with self._lock:
+            return self._generation if self._grant() <= 0 else None
+
+    def _grant(self) -> float:
+        """Take a grant if the host is not paused, the quota allows and a token is free (0.0),
+        else the seconds to wait before asking again."""
+        now = self._clock()
+        wait = self._paused_until - now
+        if wait <= 0:
+            wait = self._quota_wait()
+        if wait <= 0:
+            wait = self._take(now)
+            if wait <= 0:
+                self._granted.append(now)
+                self._in_flight += 1
+        return wait
 
     def release(self, remaining: float | None = None, status: int | None = None) -> None:
         """A granted request ended: with an answer of `status` announcing `remaining`, or none.

@@ -9,6 +9,7 @@ the process, and applies that endpoint's `RetryPolicy`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import threading
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,9 +29,11 @@ from requests.exceptions import ChunkedEncodingError, HTTPError, Timeout
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import JSONDecodeError as RequestsJSONDecodeError
 from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPHeaderDict
 
 from restsync.errors import CredentialsError, NotJsonError, RetriesExhaustedError
 from restsync.http.budget import (
+    QUOTA_HEADERS,
     TOO_MANY_REQUESTS,
     Clock,
     RateBudget,
@@ -41,7 +45,7 @@ from restsync.http.budget import (
 from restsync.http.prepare import Templates
 from restsync.http.redact import redact
 from restsync.http.retry import RetryPolicy, parse_retry_after
-from restsync.http.transport import LoopAdapter, adapter_for
+from restsync.http.transport import Answer, LoopAdapter, Started, Unparsable, adapter_for
 
 __all__ = ["DEFAULT_TIMEOUT", "ENDPOINT_HEADER", "RetryingSession", "scrub"]
 
@@ -52,6 +56,7 @@ PREFETCH_HEADER = "X-Restsync-Prefetched"  # private: the token of a response al
 DEFAULT_TIMEOUT = 60.0
 NOT_JSON_SHOWN = 80  # characters of a body that is not JSON, in its error
 DEFAULT_POOL_SIZE = 16
+WAIT_POLL_S = 1.0  # how often a wait for pages sent ahead checks that the session is open
 PAGES_AHEAD_PER_WORKER = 4  # pages sent ahead and not yet claimed, at most, per pool slot
 CREDENTIAL_STATUSES = frozenset({401, 403})
 TRANSIENT_EXCEPTIONS = (RequestsConnectionError, Timeout, ChunkedEncodingError)
@@ -120,11 +125,37 @@ class _Abandoned(RuntimeError):
 @dataclass(frozen=True)
 class _Prefetch:
     """A page sent ahead: its answer to come, and its request and send settings (its URL for
-    the claiming request; all of it to send it there if no pool thread has started it)."""
+    the claiming request; all of it to send it there if no pool thread has started it).
 
-    future: Future[Response]
+    `started` is set if its first try went straight on the event loop (`_OnWire`); `future`
+    is then that try's, and carries an `_OnWire` to take in, or a page-pool thread's future.
+    """
+
+    future: Future[Any]
     prepared: PreparedRequest
     settings: dict[str, Any]
+    started: Started | None = None
+
+
+@dataclass
+class _OnWire:
+    """A page's first try, put on the event loop by the thread that sent the page ahead.
+
+    No page-pool thread waits for it: a big collection at 20 ms latency is CPU bound, and 16
+    threads each waiting on the loop and handing the page over cost a sixth of its CPU. The
+    try holds an in-flight slot and a grant of the host's budget, both taken without waiting
+    (else the page goes to the page pool), and both given back in the loop's thread when it
+    ends. What it ended in is then judged by the same retry loop as any other try (`_send`):
+    by the claiming thread if it needs no retry or pause, else at once by a page-pool thread.
+    """
+
+    adapter: LoopAdapter
+    endpoint: str | None
+    generation: int  # the grant's, for `RateBudget.throttle`
+    sent_at: float
+    answered_at: float = 0.0
+    answer: Answer | None = None
+    error: BaseException | None = None
 
 
 class _Claimed(PreparedRequest):
@@ -194,8 +225,13 @@ class RetryingSession(Session):
 
         Pages sent ahead are long collections, where the client is CPU bound and the loop
         reads a page for less CPU; a request dlt's client sends itself (a child, a first
-        page) is latency bound, and one thread hop less is 0.3 to 1 ms less on each.
+        page) is latency bound, and one thread hop less is 0.3 to 1 ms less on each. A first
+        try already on the wire (`_OnWire`) is taken in by an adapter that replays it.
         """
+        fixed = getattr(self._local, "adapter", None)  # set for one send (a hook may send more)
+        if fixed is not None:
+            self._local.adapter = None
+            return fixed  # type: ignore[no-any-return]
         adapter = super().get_adapter(url)
         if isinstance(adapter, LoopAdapter) and getattr(self._local, "closes", None) is None:
             return adapter.fallback
@@ -258,17 +294,103 @@ class RetryingSession(Session):
         with self._lock:
             if bounded and len(self._prefetched) >= PAGES_AHEAD_PER_WORKER * self.pool_size:
                 return None
+            token, closes = f"p{next(self._tokens)}", self._closes
+            self._running.add(token)  # from now: a discard that cannot cancel marks it
+        started = self._on_wire(token, closes, prepared, settings)
+        with self._lock:
+            if closes != self._closes:  # closed meanwhile: its claim fetches afresh
+                self._running.discard(token)
+                return token
+            if started is not None:
+                self._prefetched[token] = _Prefetch(started.future, prepared, settings, started)
+                return token
+            if self._prefetch_pool is None:  # the page pool: a thread sends it when a slot
+                self._prefetch_pool = ThreadPoolExecutor(  # and a grant are free
+                    self.pool_size, thread_name_prefix="restsync-page"
+                )
+            future = self._prefetch_pool.submit(self._ahead, closes, token, prepared, settings)
+            self._prefetched[token] = _Prefetch(future, prepared, settings)
+        return token
+
+    def _on_wire(
+        self, token: str, closes: int, prepared: PreparedRequest, settings: dict[str, Any]
+    ) -> Started | None:
+        """Put a page's first try on the event loop now (see `_OnWire`), if the loop carries
+        it and a slot and a grant are free without waiting; else None."""
+        try:
+            adapter = Session.get_adapter(self, prepared.url or "")
+        except Exception:  # no adapter for the URL: the page pool raises it, for the claim
+            return None
+        timeout, stream, proxies = self.timeout, settings["stream"], settings["proxies"]
+        if (
+            not isinstance(adapter, LoopAdapter)
+            or not adapter.carries(prepared, stream, timeout, proxies)
+            or PREFETCH_HEADER in prepared.headers  # a claimed request sent again: _send strips it
+        ):
+            return None
+        if not self._in_flight.acquire(blocking=False):
+            return None
+        budget = self.budget_for(prepared.url)
+        generation = budget.try_acquire()
+        if generation is None:
+            self._in_flight.release()
+            return None
+        endpoint = prepared.headers.pop(ENDPOINT_HEADER, None)  # never sent
+        on_wire = _OnWire(adapter, endpoint, generation, time.perf_counter())
+        then = functools.partial(self._answered, token, closes, prepared, settings, on_wire, budget)
+        started = adapter.start(prepared, timeout, settings["verify"], settings["cert"], then)
+        if started is None:  # the loop was closed meanwhile
+            if endpoint is not None:
+                prepared.headers[ENDPOINT_HEADER] = endpoint
+            budget.release()
+            self._in_flight.release()
+            return None
+        self._count(retry=False)
+        return started
+
+    def _answered(
+        self,
+        token: str,
+        closes: int,
+        prepared: PreparedRequest,
+        settings: dict[str, Any],
+        on_wire: _OnWire,
+        budget: RateBudget,
+        answer: Answer | None,
+        error: BaseException | None,
+    ) -> Any:
+        """A first try ended (in the loop's thread): give back its slot and grant, then leave
+        it to its claim (`on_wire`), hand it to a page-pool thread to retry or pause at once
+        (that thread's future), or drop it (discarded, or the session closed: raises)."""
+        on_wire.answered_at = time.perf_counter()
+        on_wire.answer, on_wire.error = answer, error
+        self._in_flight.release()
+        quota = _quota(answer.headers) if answer is not None else {}
+        if answer is None:
+            budget.release()
+        else:
+            budget.release(remaining_from_headers(quota), answer.status)
+        settled = (
+            answer is not None
+            and not self.policy_for(on_wire.endpoint).should_retry_status(answer.status)
+            and not pause_from_headers(quota)
+        )
+        with self._lock:
+            dropped = closes != self._closes or token in self._dropped
+            if dropped or settled:
+                self._running.discard(token)
+                self._dropped.discard(token)
+            if dropped:
+                raise _Abandoned(f"{self._safe(prepared)}: sent ahead, then dropped")
+            if settled:
+                return on_wire
             if self._prefetch_pool is None:
                 self._prefetch_pool = ThreadPoolExecutor(
                     self.pool_size, thread_name_prefix="restsync-page"
                 )
-            token = f"p{next(self._tokens)}"
-            future = self._prefetch_pool.submit(
-                self._ahead, self._closes, token, prepared, settings
+            return self._prefetch_pool.submit(
+                self._ahead, closes, token, prepared, settings, on_wire
             )
-            self._running.add(token)  # from now: a discard that cannot cancel marks it
-            self._prefetched[token] = _Prefetch(future, prepared, settings)
-        return token
 
     def prepare_request(self, request: Request) -> PreparedRequest:
         """A claimed page's request was prepared when it was sent ahead: not a second time."""
@@ -295,27 +417,37 @@ class RetryingSession(Session):
             futures = {self._prefetched[t].future: t for t in tokens if t in self._prefetched}
         if not futures:
             return tokens[0]  # already claimed or dropped: sending it will fetch afresh
-        done, _ = wait(futures, return_when=FIRST_COMPLETED)
-        return futures[next(iter(done))]
+        closes = self._closes
+        while True:  # a first try on a loop stopped by close() may never be answered
+            done, _ = wait(futures, timeout=WAIT_POLL_S, return_when=FIRST_COMPLETED)
+            if done:
+                return futures[next(iter(done))]
+            if closes != self._closes:
+                return tokens[0]  # its claim fetches afresh
 
     def discard(self, token: str) -> None:
         """Forget a prefetch nobody will claim; cancel it if it has not started, else let its
         request end without a retry (a page past the end must not cost a backoff or a pause)."""
         with self._lock:
             prefetch = self._prefetched.pop(token, None)
-            if prefetch is not None and prefetch.future.cancel():
+            if prefetch is not None and prefetch.started is None and prefetch.future.cancel():
                 self._running.discard(token)  # never runs
             elif prefetch is not None and token in self._running:
                 self._dropped.add(token)
 
     def _ahead(
-        self, closes: int, token: str, prepared: PreparedRequest, settings: dict[str, Any]
+        self,
+        closes: int,
+        token: str,
+        prepared: PreparedRequest,
+        settings: dict[str, Any],
+        first: _OnWire | None = None,
     ) -> Response:
-        """A page sent ahead, in the page pool: it stops retrying once the session is closed
-        or the page is discarded."""
+        """A page sent ahead, in the page pool (from its `first` try, if it was on the wire):
+        it stops retrying once the session is closed or the page is discarded."""
         self._local.closes, self._local.token = closes, token
         try:
-            return self.send(prepared, **settings)
+            return self._guarded(prepared, settings, first)
         finally:
             self._local.closes = self._local.token = None
             with self._lock:
@@ -346,13 +478,16 @@ class RetryingSession(Session):
         pages on the wire are not retried (nobody will claim them); reusable afterwards."""
         with self._lock:
             pool, self._prefetch_pool = self._prefetch_pool, None
-            dropped = [prefetch.future for prefetch in self._prefetched.values()]
+            dropped = [p.future for p in self._prefetched.values() if p.started is None]
+            wires = [p.future for p in self._prefetched.values() if p.started is not None]
             self._prefetched.clear()
             self._running.clear()  # pages still on the wire stop by `_closes`
             self._dropped.clear()
             self._closes += 1
             wake, self._wake = self._wake, threading.Event()
         wake.set()  # waits in progress end; later ones (the session reopens) wait as usual
+        for wire in wires:  # first tries on the loop: off the wire (their slots are given back
+            wire.cancel()  # in the loop's thread; stopping the loop cancels any others)
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
             for future in dropped:  # taken off the queue unrun: tell whoever waits on them
@@ -365,31 +500,51 @@ class RetryingSession(Session):
         An error leaving here, and every error it chains, names no secret: dlt keeps their
         messages in its trace file, and any caller may log them.
         """
+        return self._guarded(request, kwargs)
+
+    def _guarded(
+        self, request: PreparedRequest, kwargs: dict[str, Any], first: _OnWire | None = None
+    ) -> Response:
         outer, self._local.since = getattr(self._local, "since", None), self._closes
         try:
-            return self._send(request, **kwargs)
+            return self._send(request, kwargs, first)
         except Exception as exc:
             scrub(exc, self.secrets)
             raise
         finally:
             self._local.since = outer
 
-    def _send(self, request: PreparedRequest, **kwargs: Any) -> Response:
+    def _send(
+        self, request: PreparedRequest, kwargs: dict[str, Any], first: _OnWire | None = None
+    ) -> Response:
         token = request.headers.pop(PREFETCH_HEADER, None)
         if token is not None:
             with self._lock:
                 prefetch = self._prefetched.pop(token, None)
-            if prefetch is not None and not prefetch.future.cancel():
-                return prefetch.future.result()  # the response, or the error it ended in
-            if prefetch is not None:  # still queued behind pages sent ahead: send it now, here
+            if prefetch is not None and prefetch.started is not None:  # its first try's end
+                outcome = prefetch.started.result()
+                if isinstance(outcome, Future):  # retried by the page pool
+                    return outcome.result()  # type: ignore[no-any-return]
+                request, kwargs, first = prefetch.prepared, prefetch.settings, outcome
+            elif prefetch is not None and not prefetch.future.cancel():
+                return prefetch.future.result()  # type: ignore[no-any-return]  # or its error
+            elif prefetch is not None:  # still queued behind pages sent ahead: send it now, here
                 with self._lock:
                     self._running.discard(token)
                 request, kwargs = prefetch.prepared, prefetch.settings
             elif isinstance(request, _Claimed):  # dropped meanwhile (closed): fetch it afresh
                 request = super().prepare_request(request.original)
                 request.headers.pop(PREFETCH_HEADER, None)
+        resend = None  # aiohttp refused the first try's answer: it is sent again, by requests'
+        if first is not None and isinstance(first.error, Unparsable):
+            resend = first.adapter.fallback
+            first = None
         # a redirect's hop carries no tag: it is judged by the policy of the request it follows
-        endpoint = request.headers.pop(ENDPOINT_HEADER, None) or getattr(self._local, "hop", None)
+        endpoint = (
+            request.headers.pop(ENDPOINT_HEADER, None)
+            or (first.endpoint if first is not None else None)
+            or getattr(self._local, "hop", None)
+        )
         policy = self.policy_for(endpoint)
         budget = self.budget_for(request.url)
         # redirects are followed here, each hop a request of its own, once this one has given
@@ -401,10 +556,16 @@ class RetryingSession(Session):
         attempt = 0
         while True:
             attempt += 1
-            self._count(retry=attempt > 1)
-            generation = budget.acquire()
+            if attempt == 1 and first is not None:  # on the wire already: its answer
+                generation = first.generation
+                on_wire = functools.partial(self._replayed, first, request, wire)
+            else:
+                self._count(retry=attempt > 1)
+                generation = budget.acquire()
+                via = resend if attempt == 1 else None
+                on_wire = functools.partial(self._attempt, budget, request, wire, via)
             try:
-                response = self._attempt(budget, request, wire)
+                response = on_wire()
             except HTTPError as exc:  # raised by dlt's response hook for statuses >= 400
                 if exc.response is None:
                     raise
@@ -465,14 +626,36 @@ class RetryingSession(Session):
         final.history = [response, *hops]
         return final
 
-    def _attempt(
-        self, budget: RateBudget, request: PreparedRequest, kwargs: dict[str, Any]
+    def _replayed(
+        self, first: _OnWire, request: PreparedRequest, kwargs: dict[str, Any]
     ) -> Response:
-        """One try on the wire, after the host's budget granted it; the budget is told the end."""
+        """A first try's answer, through requests' `send` as if it came now (hooks, cookies);
+        its slot and grant were given back when it arrived."""
+        self._local.adapter = first.adapter.replaying(first.answer, first.error)
+        try:
+            response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
+        finally:
+            self._local.adapter = None
+        response.elapsed = timedelta(seconds=first.answered_at - first.sent_at)
+        return response
+
+    def _attempt(
+        self,
+        budget: RateBudget,
+        request: PreparedRequest,
+        kwargs: dict[str, Any],
+        via: BaseAdapter | None = None,
+    ) -> Response:
+        """One try on the wire (by `via`, if given), after the host's budget granted it; the
+        budget is told the end."""
         remaining, status = None, None  # no answer: the budget learns nothing of the quota
         try:
             with self._in_flight:  # concurrency bounds children and windows together
-                response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
+                self._local.adapter = via
+                try:
+                    response: Response = super().send(request, **kwargs)  # type: ignore[no-untyped-call]
+                finally:
+                    self._local.adapter = None
             remaining, status = remaining_from_headers(response.headers), response.status_code
             return response
         except HTTPError as exc:
@@ -543,7 +726,13 @@ class RetryingSession(Session):
         return redact(request.url, self.secrets)
 
 
-def _notify_cancelled(future: Future[Response]) -> None:
+def _quota(headers: list[tuple[str, str]]) -> Mapping[str, str]:
+    """An answer's quota headers, as requests' headers would give them (repeats joined)."""
+    pairs = [(name, value) for name, value in headers if name.lower() in QUOTA_HEADERS]
+    return CaseInsensitiveDict(HTTPHeaderDict(pairs)) if pairs else {}
+
+
+def _notify_cancelled(future: Future[Any]) -> None:
     """Wake the waiters of a future cancelled before it ran: `cancel()` alone leaves that to
     the worker that would have run it, and a pool shut down never will (`wait` would block)."""
     if future.cancelled():

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import math
 import os
 import ssl
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
@@ -54,7 +56,7 @@ from yarl import URL
 
 from restsync.errors import ConfigError
 
-__all__ = ["TRANSPORT_ENV", "LoopAdapter", "adapter_for"]
+__all__ = ["TRANSPORT_ENV", "Answer", "LoopAdapter", "Started", "Unparsable", "adapter_for"]
 
 TRANSPORT_ENV = "RESTSYNC_HTTP_TRANSPORT"
 CLOSE_TIMEOUT_S = 5.0
@@ -83,7 +85,7 @@ class _Stopped(Exception):
     """The event loop stopped with the request still on it."""
 
 
-def _wait(future: concurrent.futures.Future[_Answer], wire: _Loop) -> _Answer:
+def _wait(future: concurrent.futures.Future[Answer], wire: _Loop) -> Answer:
     """The answer; checked against a stopped loop every second, so that no caller waits
     forever on a request its closed loop will never finish."""
     while True:
@@ -94,16 +96,66 @@ def _wait(future: concurrent.futures.Future[_Answer], wire: _Loop) -> _Answer:
                 raise _Stopped() from None
 
 
-class _Unparsable(Exception):
+class Unparsable(Exception):
     """aiohttp's parser refused the answer; requests' own adapter may read it."""
 
 
 @dataclass(frozen=True)
-class _Answer:
+class Answer:
+    """An answer as it came off the wire: status line, headers in order, body read whole."""
+
     status: int
     reason: str
     headers: list[tuple[str, str]]
     body: bytes
+
+
+@dataclass(frozen=True)
+class Started:
+    """A request `LoopAdapter.start` put on the wire: its answer to come (or what the
+    `then` it was started with made of it), or the error it ended in."""
+
+    future: concurrent.futures.Future[Any]
+    wire: _Loop
+
+    def result(self) -> Any:
+        """Wait for it; a stopped loop (its session closed) ends the wait as a cancel does."""
+        try:
+            return _wait(self.future, self.wire)
+        except _Stopped:
+            raise concurrent.futures.CancelledError() from None
+
+
+Then = Callable[[Answer | None, BaseException | None], Any]
+
+
+class _Replay(BaseAdapter):
+    """Gives the answer (or the error) a request already on the wire ended in, for one `send`."""
+
+    def __init__(
+        self, adapter: LoopAdapter, answer: Answer | None, error: BaseException | None
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.adapter = adapter
+        self.answer = answer
+        self.error = error
+
+    def send(  # type: ignore[override]
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> Response:
+        """The started request's response, or the error it ended in."""
+        return self.adapter.respond(
+            request, self.answer, self.error, stream, timeout, verify, cert, proxies
+        )
+
+    def close(self) -> None:
+        """Nothing of its own to close."""
 
 
 class _Raw:
@@ -231,40 +283,117 @@ class LoopAdapter(BaseAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> Response:
         """Send on the event loop; anything it would not carry as requests does, by requests."""
+        started = None
+        if self.carries(request, stream, timeout, proxies):
+            started = self.start(request, timeout, verify, cert)
+        if started is None:
+            return self.fallback.send(request, stream, timeout, verify, cert, proxies)
+        return self.finish(request, started, stream, timeout, verify, cert, proxies)
+
+    def carries(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> bool:
+        """True if the loop would carry this request exactly as requests' adapter would."""
         url = request.url or ""
-        scheme = url.partition(":")[0].lower()
-        limits = _timeouts(timeout)
-        if (
+        return not (
             stream
-            or limits is None
-            or scheme not in ("http", "https")
+            or _timeouts(timeout) is None
+            or url.partition(":")[0].lower() not in ("http", "https")
             or (request.method or "GET").upper() not in _SAFE_METHODS
             or request.body is not None
             or not _plain_headers(request.headers)
             or (proxies and select_proxy(url, proxies))
-        ):
-            return self.fallback.send(request, stream, timeout, verify, cert, proxies)
-        ssl_option = self._ssl(verify, cert) if scheme == "https" else True
+        )
+
+    def start(
+        self,
+        request: PreparedRequest,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        then: Then | None = None,
+    ) -> Started | None:
+        """Put a request `carries` accepts on the wire now and return at once; None if the
+        loop was closed meanwhile (requests' adapter is for it then).
+
+        `then`, if given, is called in the loop's thread with the answer or the error (a
+        cancel too) as soon as the request ends, and the future carries what it returns
+        or raises: its waiters wake only after it ran, and no other thread touches the
+        future meanwhile (a callback added from another thread contends for its lock with
+        the loop, and a thread that waits for a lock then waits for the GIL).
+        """
+        limits = _timeouts(timeout)
+        assert limits is not None  # carries() said so
+        https = (request.url or "").partition(":")[0].lower() == "https"
+        ssl_option = self._ssl(verify, cert) if https else True
         wire = self._running()
-        coroutine = _fetch(wire.session, request, limits, ssl_option)
+        coroutine: Coroutine[Any, Any, Any] = _fetch(wire.session, request, limits, ssl_option)
+        if then is not None:
+            coroutine = _then(coroutine, then)
         try:
             future = asyncio.run_coroutine_threadsafe(coroutine, wire.loop)
-        except RuntimeError as exc:  # closed by another thread since _running()
+        except RuntimeError:  # closed by another thread since _running()
             coroutine.close()
-            message = f"{exc}: its session was closed"
-            raise RequestsConnectionError(message, request=request) from exc
+            return None
+        return Started(future, wire)
+
+    def finish(
+        self,
+        request: PreparedRequest,
+        started: Started,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> Response:
+        """The response to a request `start` put on the wire (waiting for it if need be), as
+        requests' adapter would give it, or the error requests' adapter would raise."""
         try:
-            answer = _wait(future, wire)
-        except _Unparsable:  # llhttp refused an answer http.client may take: a safe method
-            return self.fallback.send(request, stream, timeout, verify, cert, proxies)
-        except (concurrent.futures.CancelledError, _Stopped) as exc:  # closed meanwhile
+            answer = started.result()
+        except concurrent.futures.CancelledError as exc:  # closed meanwhile
+            error: BaseException = exc
+        except Exception as exc:  # what the wire ended in
+            error = exc
+        except BaseException:  # Ctrl-C while waiting: the request leaves the wire too
+            started.future.cancel()
+            raise
+        else:
+            return self._response(request, answer)
+        return self.respond(request, None, error, stream, timeout, verify, cert, proxies)
+
+    def respond(
+        self,
+        request: PreparedRequest,
+        answer: Answer | None,
+        error: BaseException | None,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> Response:
+        """What requests' adapter would give for a request that ended in `answer` or `error`
+        on the loop: the response, or requests' error."""
+        if isinstance(error, Unparsable):  # llhttp refused what http.client may take: a safe
+            return self.fallback.send(request, stream, timeout, verify, cert, proxies)  # method
+        if isinstance(error, (concurrent.futures.CancelledError, asyncio.CancelledError)):
             raise RequestsConnectionError(
                 "the connection was closed: its session was closed", request=request
-            ) from exc
-        except BaseException:  # Ctrl-C while waiting: the request leaves the wire too
-            future.cancel()
-            raise
+            ) from error
+        if error is not None:
+            raise error
+        assert answer is not None
         return self._response(request, answer)
+
+    def replaying(self, answer: Answer | None, error: BaseException | None) -> BaseAdapter:
+        """An adapter whose one `send` gives what a request `start` put on the wire ended in:
+        a session hands it to requests' `Session.send`, which then does the rest as usual."""
+        return _Replay(self, answer, error)
 
     def _running(self) -> _Loop:
         with self._lock:
@@ -307,7 +436,7 @@ class LoopAdapter(BaseAdapter):
             self._contexts[key] = context
         return context
 
-    def _response(self, request: PreparedRequest, answer: _Answer) -> Response:
+    def _response(self, request: PreparedRequest, answer: Answer) -> Response:
         """A requests Response as requests' HTTPAdapter.build_response makes it, body read."""
         response = Response()
         response.status_code = answer.status
@@ -340,7 +469,20 @@ class LoopAdapter(BaseAdapter):
 
 def _timeouts(timeout: Any) -> aiohttp.ClientTimeout | None:
     """requests' timeout (seconds, or (connect, read)) in aiohttp's terms: the connect limit
-    on opening the socket, the read limit between two reads, as in urllib3."""
+    on opening the socket, the read limit between two reads, as in urllib3 (made once for
+    each timeout: a request asks for it twice, and the timeout is the session's)."""
+    try:
+        return _shared_timeouts(timeout)
+    except TypeError:  # unhashable (a list, say): requests decides what it means
+        return _timeouts_of(timeout)
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_timeouts(timeout: Any) -> aiohttp.ClientTimeout | None:
+    return _timeouts_of(timeout)
+
+
+def _timeouts_of(timeout: Any) -> aiohttp.ClientTimeout | None:
     connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
     for limit in (connect, read):
         if limit is not None and (not isinstance(limit, (int, float)) or not limit > 0):
@@ -359,7 +501,7 @@ async def _fetch(
     request: PreparedRequest,
     timeout: aiohttp.ClientTimeout,
     ssl_option: ssl.SSLContext | bool,
-) -> _Answer:
+) -> Answer:
     """One request on the wire, its body read whole; aiohttp's errors as requests' own."""
     try:
         async with session.request(
@@ -378,7 +520,7 @@ async def _fetch(
                 raise ChunkedEncodingError(exc, request=request) from exc  # cut mid-body
             headers = [(_latin1(k), _latin1(v)) for k, v in answer.raw_headers]
             reason = (answer.reason or "").encode("utf-8", "surrogateescape").decode("latin-1")
-            return _Answer(answer.status, reason, headers, content)
+            return Answer(answer.status, reason, headers, content)
     except RequestException:  # raised above, as requests would
         raise
     except aiohttp.ConnectionTimeoutError as exc:
@@ -390,11 +532,24 @@ async def _fetch(
     except aiohttp.InvalidURL as exc:
         raise InvalidURL(exc, request=request) from exc
     except aiohttp.ClientResponseError as exc:  # the answer's status line or headers
-        raise _Unparsable(exc) from exc
+        raise Unparsable(exc) from exc
     except (aiohttp.ClientError, OSError) as exc:
         raise RequestsConnectionError(exc, request=request) from exc
     except RuntimeError as exc:  # "Session is closed": closed while this was scheduled
         raise RequestsConnectionError(exc, request=request) from exc
+
+
+async def _then(fetch: Coroutine[Any, Any, Answer], then: Then) -> Any:
+    """`fetch`, then `then` on what it ended in, in the loop's thread (see `start`)."""
+    try:
+        answer = await fetch
+    except asyncio.CancelledError as exc:  # taken off the wire: told, and cancelled still
+        with contextlib.suppress(Exception):  # (nobody would read what it raised)
+            then(None, exc)
+        raise
+    except Exception as exc:
+        return then(None, exc)
+    return then(answer, None)
 
 
 def _target(url: str) -> URL:
