@@ -188,15 +188,15 @@ def test_close_takes_first_tries_off_the_wire_and_gives_their_slots_back() -> No
     try:
         tokens = [session.prefetch(Request("GET", url)) for _ in range(2)]
         assert session._prefetch_pool is None  # both on the loop, both slots taken
-        assert not session._in_flight.acquire(blocking=False)
+        slots = session._in_flight
+        assert not slots.acquire(blocking=False)
         waiter = threading.Thread(target=session.first_done, args=(tokens,), daemon=True)
         waiter.start()
         time.sleep(0.2)
         session.close()  # as close_sessions does when a sync fails or is interrupted
         waiter.join(5)
         assert not waiter.is_alive(), "first_done waited for a try taken off the wire"
-        assert session._in_flight.acquire(blocking=False)
-        assert session._in_flight.acquire(blocking=False)
+        assert _until(lambda: slots._value == 2), "a slot was not given back"  # type: ignore[attr-defined]
         assert session.budget_for(url)._in_flight == 0
         assert not session._running and not session._prefetched
     finally:
@@ -220,3 +220,78 @@ def test_a_first_try_discarded_is_not_retried_and_leaves_nothing_behind() -> Non
         session.discard(ahead)  # a slow answer, discarded while on the wire: the same
         assert _until(lambda: not session._running and not session._dropped)
         session.close()
+
+
+def test_a_first_try_that_cannot_start_leaves_no_slot_taken_and_fails_at_its_claim() -> None:
+    session = RetryingSession(pool_size=1)
+    session.trust_env = False  # (else REQUESTS_CA_BUNDLE, if set, overrides it)
+    session.verify = "/no/such/ca-bundle.pem"  # requests refuses it before sending anything
+    url = "https://127.0.0.1:9/page"
+    token = session.prefetch(Request("GET", url))
+    with pytest.raises(OSError, match="CA certificate bundle"):
+        _claim(session, url, token)
+    assert session._in_flight.acquire(blocking=False)  # its slot was given back
+    assert session.budget_for(url)._in_flight == 0
+    session.close()
+
+
+def test_a_429_pauses_the_host_even_while_every_page_pool_thread_is_busy() -> None:
+    silent = socket.socket()  # accepts, never answers: its requests hold their slots
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    quiet = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
+    with scripted_server() as server:
+        server.script("/limited", Reply(429, {}, {"Retry-After": "30"}))
+        session = RetryingSession(pool_size=2, timeout=30)
+        try:
+            limited = server.base_url + "/limited"
+            session.prefetch(Request("GET", quiet))  # slot 1, on the loop
+            session.prefetch(Request("GET", limited))  # slot 2, on the loop: a 429 soon
+            session.prefetch(Request("GET", quiet))  # no slot: a page-pool thread waits...
+            session.prefetch(Request("GET", quiet))  # ...and the other one too
+            budget = session.budget_for(limited)
+            assert _until(lambda: budget._paused_until > time.monotonic() + 20, 3), (
+                "the 429's Retry-After waited for a page-pool thread"
+            )
+        finally:
+            session.close()
+            silent.close()
+
+
+def test_an_unparsable_first_answer_is_sent_again_under_its_endpoints_policy() -> None:
+    with raw_server() as server:
+        retry_none = RetryPolicy(statuses=frozenset(), max_retries=0)
+        session = RetryingSession({"odd": retry_none}, RetryPolicy(max_retries=5))
+        url = _url(server, "/lenient")
+        token = session.prefetch(Request("GET", url, headers={ENDPOINT_HEADER: "odd"}))
+        assert _claim(session, url, token).text == "lenient"
+        assert session.attempts_total == 1  # one attempt, read twice (as the loop's adapter)
+        assert all(ENDPOINT_HEADER.lower() not in h for h in server.request_headers)
+        session.close()
+
+
+def test_a_claim_retries_its_page_itself_when_no_page_pool_thread_is_free() -> None:
+    silent = socket.socket()  # accepts, never answers: each try there ends by its 1 s timeout
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    quiet = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
+    policy = RetryPolicy(statuses=frozenset({503}), max_retries=2, backoff_factor=0)
+    once = RetryPolicy(statuses=frozenset(), max_retries=0)
+    with scripted_server() as server:
+        server.script("/busy", Reply(503), Reply(200, {"data": [6]}))
+        session = RetryingSession({"quiet": once}, policy, pool_size=3, timeout=1.0)
+        try:
+            busy = server.base_url + "/busy"
+            for _ in range(2):  # slots 1 and 2
+                session.prefetch(Request("GET", quiet, headers={ENDPOINT_HEADER: "quiet"}))
+            token = session.prefetch(Request("GET", busy))  # slot 3: a 503, then free
+            for _ in range(3):  # no slot free: the page pool's 3 threads wait for one
+                session.prefetch(Request("GET", quiet, headers={ENDPOINT_HEADER: "quiet"}))
+            first = session._prefetched[token].future.result(timeout=5)
+            assert first.retried is not None and not first.retried.done()  # queued
+            response = _claim(session, busy, token)
+            assert first.retried.cancelled()  # the claiming thread sent the retry itself
+            assert response.json() == {"data": [6]} and server.hits["/busy"] == 2
+        finally:
+            session.close()
+            silent.close()

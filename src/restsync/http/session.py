@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -152,10 +152,14 @@ class _OnWire:
     adapter: LoopAdapter
     endpoint: str | None
     generation: int  # the grant's, for `RateBudget.throttle`
+    slots: threading.BoundedSemaphore  # the one its slot came from (close() makes a new one)
     sent_at: float
     answered_at: float = 0.0
     answer: Answer | None = None
     error: BaseException | None = None
+    held: bool = False  # the host's pause (or slow-down) it called for is already applied
+    abandoned: bool = False  # it needs a retry, and nobody will claim it
+    retried: Future[Response] | None = None  # the page-pool thread retrying it
 
 
 class _Claimed(PreparedRequest):
@@ -328,24 +332,30 @@ class RetryingSession(Session):
             or PREFETCH_HEADER in prepared.headers  # a claimed request sent again: _send strips it
         ):
             return None
-        if not self._in_flight.acquire(blocking=False):
+        slots = self._in_flight
+        if not slots.acquire(blocking=False):
             return None
         budget = self.budget_for(prepared.url)
         generation = budget.try_acquire()
         if generation is None:
-            self._in_flight.release()
+            slots.release()
             return None
         endpoint = prepared.headers.pop(ENDPOINT_HEADER, None)  # never sent
-        on_wire = _OnWire(adapter, endpoint, generation, time.perf_counter())
+        on_wire = _OnWire(adapter, endpoint, generation, slots, time.perf_counter())
         then = functools.partial(self._answered, token, closes, prepared, settings, on_wire, budget)
-        started = adapter.start(prepared, timeout, settings["verify"], settings["cert"], then)
-        if started is None:  # the loop was closed meanwhile
-            if endpoint is not None:
-                prepared.headers[ENDPOINT_HEADER] = endpoint
-            budget.release()
-            self._in_flight.release()
-            return None
-        self._count(retry=False)
+        started = None
+        try:
+            started = adapter.start(prepared, timeout, settings["verify"], settings["cert"], then)
+        except Exception:  # a CA bundle not found, say: the page pool raises it, for the claim
+            pass
+        finally:
+            if started is None:  # not on the wire (the loop was closed meanwhile, or Ctrl-C)
+                if endpoint is not None:
+                    prepared.headers[ENDPOINT_HEADER] = endpoint
+                budget.release()
+                slots.release()
+        if started is not None:
+            self._count(retry=False)
         return started
 
     def _answered(
@@ -358,39 +368,55 @@ class RetryingSession(Session):
         budget: RateBudget,
         answer: Answer | None,
         error: BaseException | None,
-    ) -> Any:
-        """A first try ended (in the loop's thread): give back its slot and grant, then leave
-        it to its claim (`on_wire`), hand it to a page-pool thread to retry or pause at once
-        (that thread's future), or drop it (discarded, or the session closed: raises)."""
+    ) -> _OnWire:
+        """A first try ended (in the loop's thread): give back its slot and grant, apply the
+        host-wide pause it calls for, then leave it to its claim, or hand it to a page-pool
+        thread to retry at once (`on_wire.retried`), unless nobody will claim it."""
         on_wire.answered_at = time.perf_counter()
         on_wire.answer, on_wire.error = answer, error
-        self._in_flight.release()
+        on_wire.slots.release()
         quota = _quota(answer.headers) if answer is not None else {}
         if answer is None:
             budget.release()
         else:
             budget.release(remaining_from_headers(quota), answer.status)
-        settled = (
-            answer is not None
-            and not self.policy_for(on_wire.endpoint).should_retry_status(answer.status)
-            and not pause_from_headers(quota)
-        )
+        policy = self.policy_for(on_wire.endpoint)
+        settled = answer is not None and not policy.should_retry_status(answer.status)
         with self._lock:
             dropped = closes != self._closes or token in self._dropped
             if dropped or settled:
                 self._running.discard(token)
                 self._dropped.discard(token)
-            if dropped:
-                raise _Abandoned(f"{self._safe(prepared)}: sent ahead, then dropped")
-            if settled:
-                return on_wire
-            if self._prefetch_pool is None:
-                self._prefetch_pool = ThreadPoolExecutor(
-                    self.pool_size, thread_name_prefix="restsync-page"
+        # the host-wide pauses `_send` would apply for this answer, applied now: a page-pool
+        # thread may not be free for a while, and meanwhile the host must hold
+        if settled:
+            pause = pause_from_headers(quota)
+            if pause:  # the API says none are left: hold the whole host, within the cap
+                budget.pause(min(pause, policy.max_delay))
+                on_wire.held = True
+            return on_wire
+        if dropped:  # a retry nobody would claim: none (as `_send` stops a dropped page)
+            on_wire.abandoned = True
+            return on_wire
+        if answer is not None and policy.max_attempts > 1:
+            headers = CaseInsensitiveDict(HTTPHeaderDict(answer.headers))
+            wait = self._retry_wait(answer.status, headers, policy, 1)
+            if wait.host_wide:
+                budget.throttle(on_wire.generation)
+                budget.pause(wait.seconds)
+                on_wire.held = True
+        with self._lock:
+            if closes == self._closes:
+                if self._prefetch_pool is None:
+                    self._prefetch_pool = ThreadPoolExecutor(
+                        self.pool_size, thread_name_prefix="restsync-page"
+                    )
+                on_wire.retried = self._prefetch_pool.submit(
+                    self._ahead, closes, token, prepared, settings, on_wire
                 )
-            return self._prefetch_pool.submit(
-                self._ahead, closes, token, prepared, settings, on_wire
-            )
+            else:
+                on_wire.abandoned = True
+        return on_wire
 
     def prepare_request(self, request: Request) -> PreparedRequest:
         """A claimed page's request was prepared when it was sent ahead: not a second time."""
@@ -430,8 +456,11 @@ class RetryingSession(Session):
         request end without a retry (a page past the end must not cost a backoff or a pause)."""
         with self._lock:
             prefetch = self._prefetched.pop(token, None)
+            retry = _retry_of(prefetch)
             if prefetch is not None and prefetch.started is None and prefetch.future.cancel():
                 self._running.discard(token)  # never runs
+            elif retry is not None and retry.cancel():  # a first try's retry, still queued
+                self._running.discard(token)
             elif prefetch is not None and token in self._running:
                 self._dropped.add(token)
 
@@ -485,6 +514,9 @@ class RetryingSession(Session):
             self._dropped.clear()
             self._closes += 1
             wake, self._wake = self._wake, threading.Event()
+            # a fresh bound: a first try the stopped loop never ran cannot hold a slot for
+            # ever (what ends later gives its slot back to the old one)
+            self._in_flight = threading.BoundedSemaphore(self.pool_size)
         wake.set()  # waits in progress end; later ones (the session reopens) wait as usual
         for wire in wires:  # first tries on the loop: off the wire (their slots are given back
             wire.cancel()  # in the loop's thread; stopping the loop cancels any others)
@@ -522,10 +554,13 @@ class RetryingSession(Session):
             with self._lock:
                 prefetch = self._prefetched.pop(token, None)
             if prefetch is not None and prefetch.started is not None:  # its first try's end
-                outcome = prefetch.started.result()
-                if isinstance(outcome, Future):  # retried by the page pool
-                    return outcome.result()  # type: ignore[no-any-return]
-                request, kwargs, first = prefetch.prepared, prefetch.settings, outcome
+                first = self._first_try(prefetch.started, prefetch.prepared)
+                if first.retried is not None and not first.retried.cancel():
+                    return first.retried.result()  # retried by a page-pool thread
+                if first.retried is not None:  # still queued: retried here, now
+                    with self._lock:
+                        self._running.discard(token)
+                request, kwargs = prefetch.prepared, prefetch.settings
             elif prefetch is not None and not prefetch.future.cancel():
                 return prefetch.future.result()  # type: ignore[no-any-return]  # or its error
             elif prefetch is not None:  # still queued behind pages sent ahead: send it now, here
@@ -535,16 +570,17 @@ class RetryingSession(Session):
             elif isinstance(request, _Claimed):  # dropped meanwhile (closed): fetch it afresh
                 request = super().prepare_request(request.original)
                 request.headers.pop(PREFETCH_HEADER, None)
-        resend = None  # aiohttp refused the first try's answer: it is sent again, by requests'
-        if first is not None and isinstance(first.error, Unparsable):
-            resend = first.adapter.fallback
-            first = None
         # a redirect's hop carries no tag: it is judged by the policy of the request it follows
         endpoint = (
             request.headers.pop(ENDPOINT_HEADER, None)
             or (first.endpoint if first is not None else None)
             or getattr(self._local, "hop", None)
         )
+        resend = None  # aiohttp refused the first try's answer: it is sent again, by requests'
+        held = first is not None and first.held  # its host-wide pause is applied already
+        if first is not None and isinstance(first.error, Unparsable):
+            resend = first.adapter.fallback  # (as the loop's adapter does: one attempt)
+            first = None
         policy = self.policy_for(endpoint)
         budget = self.budget_for(request.url)
         # redirects are followed here, each hop a request of its own, once this one has given
@@ -560,7 +596,8 @@ class RetryingSession(Session):
                 generation = first.generation
                 on_wire = functools.partial(self._replayed, first, request, wire)
             else:
-                self._count(retry=attempt > 1)
+                if resend is None or attempt > 1:
+                    self._count(retry=attempt > 1)
                 generation = budget.acquire()
                 via = resend if attempt == 1 else None
                 on_wire = functools.partial(self._attempt, budget, request, wire, via)
@@ -589,7 +626,8 @@ class RetryingSession(Session):
             else:
                 # without raising hooks an error status comes back as a plain response
                 if not policy.should_retry_status(response.status_code):
-                    pause = pause_from_headers(response.headers)
+                    applied = held and attempt == 1  # by the loop's thread, when it came
+                    pause = pause_from_headers(response.headers) if not applied else None
                     if pause:  # the API says none are left: hold the whole host, within the cap
                         budget.pause(min(pause, policy.max_delay))
                     response.__class__ = ParsedOnceResponse
@@ -600,10 +638,10 @@ class RetryingSession(Session):
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
             if self._abandoned():  # nobody will claim this page: no waiting, no retry
                 raise _Abandoned(f"{self._safe(request)}: sent ahead, then the session was closed")
-            if wait.host_wide:
+            if wait.host_wide and not (held and attempt == 1):
                 budget.throttle(generation)  # the real limit is lower than what was granted
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
-            else:
+            elif not wait.host_wide:
                 self._sleep(wait.seconds)
 
     def _redirected(
@@ -625,6 +663,17 @@ class RetryingSession(Session):
         final = hops.pop()
         final.history = [response, *hops]
         return final
+
+    def _first_try(self, started: Started, prepared: PreparedRequest) -> _OnWire:
+        """What a first try on the loop ended in, for its claim (waiting for it if need be)."""
+        try:
+            first: _OnWire = started.result()
+        except CancelledError:  # taken off the wire by close(), as a page-pool thread's
+            message = f"{self._safe(prepared)}: sent ahead, then the session was closed"
+            raise _Abandoned(message) from None
+        if first.abandoned:
+            raise _Abandoned(f"{self._safe(prepared)}: sent ahead, then the session was closed")
+        return first
 
     def _replayed(
         self, first: _OnWire, request: PreparedRequest, kwargs: dict[str, Any]
@@ -693,11 +742,19 @@ class RetryingSession(Session):
                 status=status,
                 url=self._safe(request),
             ) from exc
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        wait = self._retry_wait(status, response.headers, policy, attempt)
+        self._log_retry(endpoint, request, f"HTTP {status}", attempt, wait.seconds)
+        return wait
+
+    @staticmethod
+    def _retry_wait(
+        status: int, headers: Mapping[str, str], policy: RetryPolicy, attempt: int
+    ) -> Wait:
+        """The wait before retrying an answer of `status` with these headers."""
+        retry_after = parse_retry_after(headers.get("Retry-After"))
         if retry_after is None and status == TOO_MANY_REQUESTS:  # GitHub's way: when it resets
-            retry_after = pause_from_headers(response.headers) or None  # past: backoff
+            retry_after = pause_from_headers(headers) or None  # past: backoff
         seconds = policy.delay(attempt, retry_after)
-        self._log_retry(endpoint, request, f"HTTP {status}", attempt, seconds)
         # a rate limit concerns the host, not this request: every worker waits it out
         return Wait(seconds, host_wide=status == TOO_MANY_REQUESTS or retry_after is not None)
 
@@ -730,6 +787,16 @@ def _quota(headers: list[tuple[str, str]]) -> Mapping[str, str]:
     """An answer's quota headers, as requests' headers would give them (repeats joined)."""
     pairs = [(name, value) for name, value in headers if name.lower() in QUOTA_HEADERS]
     return CaseInsensitiveDict(HTTPHeaderDict(pairs)) if pairs else {}
+
+
+def _retry_of(prefetch: _Prefetch | None) -> Future[Response] | None:
+    """The page-pool retry of a first try that has ended, if it called for one."""
+    if prefetch is None or prefetch.started is None or not prefetch.future.done():
+        return None
+    if prefetch.future.cancelled() or prefetch.future.exception() is not None:
+        return None
+    on_wire: _OnWire = prefetch.future.result()
+    return on_wire.retried
 
 
 def _notify_cancelled(future: Future[Any]) -> None:
