@@ -295,3 +295,28 @@ def test_a_claim_retries_its_page_itself_when_no_page_pool_thread_is_free() -> N
         finally:
             session.close()
             silent.close()
+
+
+def test_a_discard_cancels_a_retry_still_queued_for_the_page_pool() -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    quiet = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
+    policy = RetryPolicy(statuses=frozenset({503}), max_retries=2, backoff_factor=0)
+    once = RetryPolicy(statuses=frozenset(), max_retries=0)
+    with scripted_server() as server:
+        server.script("/busy", Reply(503))
+        session = RetryingSession({"quiet": once}, policy, pool_size=2, timeout=1.0)
+        try:
+            session.prefetch(Request("GET", quiet, headers={ENDPOINT_HEADER: "quiet"}))
+            token = session.prefetch(Request("GET", server.base_url + "/busy"))
+            for _ in range(2):  # the page pool's 2 threads wait for a slot
+                session.prefetch(Request("GET", quiet, headers={ENDPOINT_HEADER: "quiet"}))
+            first = session._prefetched[token].future.result(timeout=5)
+            assert first.retried is not None and not first.retried.done()  # queued
+            session.discard(token)  # the collection ended: nobody will claim it
+            assert first.retried.cancelled() and token not in session._running
+        finally:
+            session.close()
+            silent.close()
+    assert server.hits["/busy"] == 1
