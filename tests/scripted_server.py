@@ -97,3 +97,16 @@ def scripted_server() -> Iterator[Scripted]:
         server.should_exit = True
         thread.join(timeout=5)
         sock.close()
+
+
+@contextmanager
+def silent_server(backlog: int = 8) -> Iterator[str]:
+    """A loopback port that accepts connections (the kernel's backlog) and never answers: a
+    URL on it, for requests that must stay on the wire until a timeout or a close."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(backlog)
+    try:
+        yield f"http://127.0.0.1:{silent.getsockname()[1]}/page"
+    finally:
+        silent.close()

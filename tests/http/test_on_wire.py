@@ -8,7 +8,6 @@ Every test runs against a real socket.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,9 +23,15 @@ from restsync.http.budget import RateLimit
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER, RetryingSession
 from tests.http.test_transport import _url, raw_server
-from tests.scripted_server import DROP, Reply, scripted_server
+from tests.scripted_server import DROP, Reply, scripted_server, silent_server
 
 PAGE = 10
+
+
+def _json(body: bytes) -> bytes:
+    """A raw 200 answer with a JSON body."""
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+    return head.encode() + b"\r\n\r\n" + body
 
 
 def _until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
@@ -180,28 +185,24 @@ def test_a_first_try_takes_a_grant_of_the_hosts_budget() -> None:
 
 
 def test_close_takes_first_tries_off_the_wire_and_gives_their_slots_back() -> None:
-    silent = socket.socket()  # accepts (the kernel's backlog), never answers
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    url = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
-    session = RetryingSession(pool_size=2, timeout=30)
-    try:
-        tokens = [session.prefetch(Request("GET", url)) for _ in range(2)]
-        assert session._prefetch_pool is None  # both on the loop, both slots taken
-        slots = session._in_flight
-        assert not slots.acquire(blocking=False)
-        waiter = threading.Thread(target=session.first_done, args=(tokens,), daemon=True)
-        waiter.start()
-        time.sleep(0.2)
-        session.close()  # as close_sessions does when a sync fails or is interrupted
-        waiter.join(5)
-        assert not waiter.is_alive(), "first_done waited for a try taken off the wire"
-        assert _until(lambda: slots._value == 2), "a slot was not given back"  # type: ignore[attr-defined]
-        assert session.budget_for(url)._in_flight == 0
-        assert not session._running and not session._prefetched
-    finally:
-        session.close()
-        silent.close()
+    with silent_server() as url:  # accepts, never answers
+        session = RetryingSession(pool_size=2, timeout=30)
+        try:
+            tokens = [session.prefetch(Request("GET", url)) for _ in range(2)]
+            assert session._prefetch_pool is None  # both on the loop, both slots taken
+            slots = session._in_flight
+            assert not slots.acquire(blocking=False)
+            waiter = threading.Thread(target=session.first_done, args=(tokens,), daemon=True)
+            waiter.start()
+            time.sleep(0.2)
+            session.close()  # as close_sessions does when a sync fails or is interrupted
+            waiter.join(5)
+            assert not waiter.is_alive(), "first_done waited for a try taken off the wire"
+            assert _until(lambda: slots._value == 2), "a slot was not given back"  # type: ignore[attr-defined]
+            assert session.budget_for(url)._in_flight == 0
+            assert not session._running and not session._prefetched
+        finally:
+            session.close()
 
 
 def test_a_first_try_discarded_is_not_retried_and_leaves_nothing_behind() -> None:
@@ -236,11 +237,7 @@ def test_a_first_try_that_cannot_start_leaves_no_slot_taken_and_fails_at_its_cla
 
 
 def test_a_429_pauses_the_host_even_while_every_page_pool_thread_is_busy() -> None:
-    silent = socket.socket()  # accepts, never answers: its requests hold their slots
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    quiet = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
-    with scripted_server() as server:
+    with silent_server() as quiet, scripted_server() as server:  # quiet never answers
         server.script("/limited", Reply(429, {}, {"Retry-After": "30"}))
         session = RetryingSession(pool_size=2, timeout=30)
         try:
@@ -255,7 +252,6 @@ def test_a_429_pauses_the_host_even_while_every_page_pool_thread_is_busy() -> No
             )
         finally:
             session.close()
-            silent.close()
 
 
 def test_an_unparsable_first_answer_is_sent_again_under_its_endpoints_policy() -> None:
@@ -271,18 +267,19 @@ def test_an_unparsable_first_answer_is_sent_again_under_its_endpoints_policy() -
 
 
 def test_a_claim_retries_its_page_itself_when_no_page_pool_thread_is_free() -> None:
-    silent = socket.socket()  # accepts, never answers: each try there ends by its 1 s timeout
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    quiet = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
+    answers = iter([b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n", _json(b'{"data": [6]}')])
+
+    def busy_then_ok(path: str, body: bytes) -> bytes:
+        time.sleep(0.3)  # time to fill the page pool's threads before the 503 comes
+        return next(answers)
+
     policy = RetryPolicy(statuses=frozenset({503}), max_retries=2, backoff_factor=0)
     once = RetryPolicy(statuses=frozenset(), max_retries=0)
-    with scripted_server() as server:
-        server.script("/busy", Reply(503), Reply(200, {"data": [6]}))
+    with silent_server() as quiet, raw_server(busy_then_ok) as server:  # quiet never answers
         session = RetryingSession({"quiet": once}, policy, pool_size=3, timeout=1.0)
         try:
-            busy = server.base_url + "/busy"
-            for _ in range(2):  # slots 1 and 2
+            busy = _url(server, "/busy")
+            for _ in range(2):  # slots 1 and 2, each held for its 1 s timeout
                 session.prefetch(Request("GET", quiet, headers={ENDPOINT_HEADER: "quiet"}))
             token = session.prefetch(Request("GET", busy))  # slot 3: a 503, then free
             for _ in range(3):  # no slot free: the page pool's 3 threads wait for one
@@ -291,25 +288,24 @@ def test_a_claim_retries_its_page_itself_when_no_page_pool_thread_is_free() -> N
             assert first.retried is not None and not first.retried.done()  # queued
             response = _claim(session, busy, token)
             assert first.retried.cancelled()  # the claiming thread sent the retry itself
-            assert response.json() == {"data": [6]} and server.hits["/busy"] == 2
+            assert response.json() == {"data": [6]}
         finally:
             session.close()
-            silent.close()
+    assert server.request_lines.count("GET /busy HTTP/1.1") == 2
 
 
 def test_a_discard_cancels_a_retry_still_queued_for_the_page_pool() -> None:
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    quiet = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
+    def slow_503(path: str, body: bytes) -> bytes:
+        time.sleep(0.3)  # time to fill the page pool's threads before it comes
+        return b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"
+
     policy = RetryPolicy(statuses=frozenset({503}), max_retries=2, backoff_factor=0)
     once = RetryPolicy(statuses=frozenset(), max_retries=0)
-    with scripted_server() as server:
-        server.script("/busy", Reply(503))
+    with silent_server() as quiet, raw_server(slow_503) as server:  # quiet never answers
         session = RetryingSession({"quiet": once}, policy, pool_size=2, timeout=1.0)
         try:
             session.prefetch(Request("GET", quiet, headers={ENDPOINT_HEADER: "quiet"}))
-            token = session.prefetch(Request("GET", server.base_url + "/busy"))
+            token = session.prefetch(Request("GET", _url(server, "/busy")))
             for _ in range(2):  # the page pool's 2 threads wait for a slot
                 session.prefetch(Request("GET", quiet, headers={ENDPOINT_HEADER: "quiet"}))
             first = session._prefetched[token].future.result(timeout=5)
@@ -318,5 +314,4 @@ def test_a_discard_cancels_a_retry_still_queued_for_the_page_pool() -> None:
             assert first.retried.cancelled() and token not in session._running
         finally:
             session.close()
-            silent.close()
-    assert server.hits["/busy"] == 1
+    assert server.request_lines.count("GET /busy HTTP/1.1") == 1

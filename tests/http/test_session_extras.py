@@ -21,7 +21,7 @@ from requests import Request, Response
 from restsync.errors import NotJsonError, RetriesExhaustedError
 from restsync.http.retry import RetryPolicy
 from restsync.http.session import ENDPOINT_HEADER, ParsedOnceResponse, RetryingSession
-from tests.scripted_server import DROP, Reply, scripted_server
+from tests.scripted_server import DROP, Reply, scripted_server, silent_server
 
 URL = "http://api.example.test/v1/items?page=2"
 HOLD_BEAT_S = 0.2  # how long after a worker's answer another sends: it has acted on it by then
@@ -293,27 +293,22 @@ def test_a_redirect_is_followed_with_one_slot_and_a_nearly_spent_quota() -> None
 
 
 def test_a_wait_for_a_queued_page_ends_when_the_session_closes() -> None:
-    import socket
     import threading
 
-    silent = socket.socket()  # accepts (the kernel's backlog), never answers
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(4)
-    url = f"http://127.0.0.1:{silent.getsockname()[1]}/page"
-    session = RetryingSession(pool_size=1, timeout=30)
-    try:
-        session.prefetch(Request("GET", url))  # holds the only page-pool thread
-        queued = session.prefetch(Request("GET", url))  # waits behind it
-        assert queued is not None
-        waiter = threading.Thread(target=session.first_done, args=([queued],), daemon=True)
-        waiter.start()
-        time.sleep(0.2)
-        session.close()  # as close_sessions does when a sync fails or is interrupted
-        waiter.join(5)
-        assert not waiter.is_alive(), "first_done waited for a page that will never be sent"
-    finally:
-        session.close()
-        silent.close()
+    with silent_server() as url:  # accepts, never answers
+        session = RetryingSession(pool_size=1, timeout=30)
+        try:
+            session.prefetch(Request("GET", url))  # holds the only page-pool thread
+            queued = session.prefetch(Request("GET", url))  # waits behind it
+            assert queued is not None
+            waiter = threading.Thread(target=session.first_done, args=([queued],), daemon=True)
+            waiter.start()
+            time.sleep(0.2)
+            session.close()  # as close_sessions does when a sync fails or is interrupted
+            waiter.join(5)
+            assert not waiter.is_alive(), "first_done waited for a page that will never be sent"
+        finally:
+            session.close()
 
 
 def test_a_429_that_says_when_the_quota_resets_waits_that_long() -> None:

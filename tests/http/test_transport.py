@@ -136,9 +136,11 @@ def session(fallback_sends: list[str]) -> Iterator[requests.Session]:
         assert isinstance(adapter, LoopAdapter)
         to_requests = adapter.fallback.send
 
-        def counted(request: requests.PreparedRequest, *args: object) -> requests.Response:
+        def counted(
+            request: requests.PreparedRequest, *args: object, **kwargs: object
+        ) -> requests.Response:
             fallback_sends.append(request.url or "")
-            return to_requests(request, *args)  # type: ignore[arg-type]
+            return to_requests(request, *args, **kwargs)  # type: ignore[arg-type]
 
         adapter.fallback.send = counted  # type: ignore[method-assign,assignment]
         plain.mount("http://", adapter)

@@ -150,9 +150,8 @@ class _Replay(BaseAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> Response:
         """The started request's response, or the error it ended in."""
-        return self.adapter.respond(
-            request, self.answer, self.error, stream, timeout, verify, cert, proxies
-        )
+        settings = _settings(stream, timeout, verify, cert, proxies)
+        return self.adapter.respond(request, self.answer, self.error, settings)
 
     def close(self) -> None:
         """Nothing of its own to close."""
@@ -283,12 +282,13 @@ class LoopAdapter(BaseAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> Response:
         """Send on the event loop; anything it would not carry as requests does, by requests."""
+        settings = _settings(stream, timeout, verify, cert, proxies)
         started = None
         if self.carries(request, stream, timeout, proxies):
             started = self.start(request, timeout, verify, cert)
         if started is None:
-            return self.fallback.send(request, stream, timeout, verify, cert, proxies)
-        return self.finish(request, started, stream, timeout, verify, cert, proxies)
+            return self.fallback.send(request, **settings)
+        return self.finish(request, started, settings)
 
     def carries(
         self,
@@ -342,17 +342,11 @@ class LoopAdapter(BaseAdapter):
         return Started(future, wire)
 
     def finish(
-        self,
-        request: PreparedRequest,
-        started: Started,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: bool | str = True,
-        cert: Any = None,
-        proxies: Mapping[str, str] | None = None,
+        self, request: PreparedRequest, started: Started, settings: Mapping[str, Any]
     ) -> Response:
         """The response to a request `start` put on the wire (waiting for it if need be), as
-        requests' adapter would give it, or the error requests' adapter would raise."""
+        requests' adapter would give it, or the error requests' adapter would raise;
+        `settings` are the keyword arguments of an adapter's `send`."""
         try:
             answer = started.result()
         except concurrent.futures.CancelledError as exc:  # closed meanwhile
@@ -364,23 +358,19 @@ class LoopAdapter(BaseAdapter):
             raise
         else:
             return self._response(request, answer)
-        return self.respond(request, None, error, stream, timeout, verify, cert, proxies)
+        return self.respond(request, None, error, settings)
 
     def respond(
         self,
         request: PreparedRequest,
         answer: Answer | None,
         error: BaseException | None,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: bool | str = True,
-        cert: Any = None,
-        proxies: Mapping[str, str] | None = None,
+        settings: Mapping[str, Any],
     ) -> Response:
         """What requests' adapter would give for a request that ended in `answer` or `error`
-        on the loop: the response, or requests' error."""
+        on the loop: the response, or requests' error (`settings` as for `finish`)."""
         if isinstance(error, Unparsable):  # llhttp refused what http.client may take: a safe
-            return self.fallback.send(request, stream, timeout, verify, cert, proxies)  # method
+            return self.fallback.send(request, **settings)  # method
         if isinstance(error, (concurrent.futures.CancelledError, asyncio.CancelledError)):
             raise RequestsConnectionError(
                 "the connection was closed: its session was closed", request=request
@@ -465,6 +455,19 @@ class LoopAdapter(BaseAdapter):
         if wire is not None and self._pid == os.getpid():
             wire.stop()
         self.fallback.close()
+
+
+def _settings(
+    stream: bool, timeout: Any, verify: bool | str, cert: Any, proxies: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """An adapter `send`'s keyword arguments, to hand on as they came."""
+    return {
+        "stream": stream,
+        "timeout": timeout,
+        "verify": verify,
+        "cert": cert,
+        "proxies": proxies,
+    }
 
 
 def _timeouts(timeout: Any) -> aiohttp.ClientTimeout | None:
