@@ -308,11 +308,8 @@ class RetryingSession(Session):
             if started is not None:
                 self._prefetched[token] = _Prefetch(started.future, prepared, settings, started)
                 return token
-            if self._prefetch_pool is None:  # the page pool: a thread sends it when a slot
-                self._prefetch_pool = ThreadPoolExecutor(  # and a grant are free
-                    self.pool_size, thread_name_prefix="restsync-page"
-                )
-            future = self._prefetch_pool.submit(self._ahead, closes, token, prepared, settings)
+            # the page pool: a thread sends it when a slot and a grant are free
+            future = self._pool().submit(self._ahead, closes, token, prepared, settings)
             self._prefetched[token] = _Prefetch(future, prepared, settings)
         return token
 
@@ -407,16 +404,20 @@ class RetryingSession(Session):
                 on_wire.held = True
         with self._lock:
             if closes == self._closes:
-                if self._prefetch_pool is None:
-                    self._prefetch_pool = ThreadPoolExecutor(
-                        self.pool_size, thread_name_prefix="restsync-page"
-                    )
-                on_wire.retried = self._prefetch_pool.submit(
+                on_wire.retried = self._pool().submit(
                     self._ahead, closes, token, prepared, settings, on_wire
                 )
             else:
                 on_wire.abandoned = True
         return on_wire
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """The page pool (started on first use; call with the lock held)."""
+        if self._prefetch_pool is None:
+            self._prefetch_pool = ThreadPoolExecutor(
+                self.pool_size, thread_name_prefix="restsync-page"
+            )
+        return self._prefetch_pool
 
     def prepare_request(self, request: Request) -> PreparedRequest:
         """A claimed page's request was prepared when it was sent ahead: not a second time."""
@@ -577,7 +578,7 @@ class RetryingSession(Session):
             or getattr(self._local, "hop", None)
         )
         resend = None  # aiohttp refused the first try's answer: it is sent again, by requests'
-        held = first is not None and first.held  # its host-wide pause is applied already
+        held = first is not None and first.held  # applied by the loop's thread, when it came
         if first is not None and isinstance(first.error, Unparsable):
             resend = first.adapter.fallback  # (as the loop's adapter does: one attempt)
             first = None
@@ -592,17 +593,18 @@ class RetryingSession(Session):
         attempt = 0
         while True:
             attempt += 1
+            paused = held and attempt == 1  # the host-wide pause this answer calls for is on
             if attempt == 1 and first is not None:  # on the wire already: its answer
                 generation = first.generation
-                on_wire = functools.partial(self._replayed, first, request, wire)
+                one_try = functools.partial(self._replayed, first, request, wire)
             else:
                 if resend is None or attempt > 1:
                     self._count(retry=attempt > 1)
                 generation = budget.acquire()
                 via = resend if attempt == 1 else None
-                on_wire = functools.partial(self._attempt, budget, request, wire, via)
+                one_try = functools.partial(self._attempt, budget, request, wire, via)
             try:
-                response = on_wire()
+                response = one_try()
             except HTTPError as exc:  # raised by dlt's response hook for statuses >= 400
                 if exc.response is None:
                     raise
@@ -626,8 +628,7 @@ class RetryingSession(Session):
             else:
                 # without raising hooks an error status comes back as a plain response
                 if not policy.should_retry_status(response.status_code):
-                    applied = held and attempt == 1  # by the loop's thread, when it came
-                    pause = pause_from_headers(response.headers) if not applied else None
+                    pause = pause_from_headers(response.headers) if not paused else None
                     if pause:  # the API says none are left: hold the whole host, within the cap
                         budget.pause(min(pause, policy.max_delay))
                     response.__class__ = ParsedOnceResponse
@@ -638,7 +639,7 @@ class RetryingSession(Session):
                 wait = self._wait_or_raise(None, response, policy, attempt, endpoint)
             if self._abandoned():  # nobody will claim this page: no waiting, no retry
                 raise _Abandoned(f"{self._safe(request)}: sent ahead, then the session was closed")
-            if wait.host_wide and not (held and attempt == 1):
+            if wait.host_wide and not paused:
                 budget.throttle(generation)  # the real limit is lower than what was granted
                 budget.pause(wait.seconds)  # the next acquire() holds this and every worker
             elif not wait.host_wide:
@@ -668,12 +669,11 @@ class RetryingSession(Session):
         """What a first try on the loop ended in, for its claim (waiting for it if need be)."""
         try:
             first: _OnWire = started.result()
+            if not first.abandoned:
+                return first
         except CancelledError:  # taken off the wire by close(), as a page-pool thread's
-            message = f"{self._safe(prepared)}: sent ahead, then the session was closed"
-            raise _Abandoned(message) from None
-        if first.abandoned:
-            raise _Abandoned(f"{self._safe(prepared)}: sent ahead, then the session was closed")
-        return first
+            pass
+        raise _Abandoned(f"{self._safe(prepared)}: sent ahead, then the session was closed")
 
     def _replayed(
         self, first: _OnWire, request: PreparedRequest, kwargs: dict[str, Any]

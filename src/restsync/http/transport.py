@@ -349,10 +349,8 @@ class LoopAdapter(BaseAdapter):
         `settings` are the keyword arguments of an adapter's `send`."""
         try:
             answer = started.result()
-        except concurrent.futures.CancelledError as exc:  # closed meanwhile
+        except Exception as exc:  # what the wire ended in, or a cancel (closed meanwhile)
             error: BaseException = exc
-        except Exception as exc:  # what the wire ended in
-            error = exc
         except BaseException:  # Ctrl-C while waiting: the request leaves the wire too
             started.future.cancel()
             raise
